@@ -1,0 +1,4 @@
+from . import models
+from . import controllers
+from . import cli
+from .hooks import post_load

@@ -1,0 +1,21 @@
+{
+    "name": "Logistics Observability",
+    "summary": "Tenant-tagged Prometheus metrics, health endpoints and JSON logs "
+    "for multi-tenant Odoo logistics platforms",
+    "version": "18.0.1.0.0",
+    "category": "Technical",
+    "website": "https://github.com/logistics-observability/odoo-logistics-observability",
+    "author": "Logistics Observability Contributors",
+    "license": "LGPL-3",
+    "depends": ["base", "web"],
+    "external_dependencies": {"python": ["prometheus_client", "redis", "requests"]},
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "views/menus.xml",
+    ],
+    "assets": {},
+    "post_load": "post_load",
+    "installable": True,
+    "application": True,
+}

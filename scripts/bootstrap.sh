@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a Debian machine (idempotent):
+#   - Debian packages: promtool/Prometheus, Alertmanager (amtool), Chromium (browser tests)
+#   - a virtual environment (.venv, or $LO_VENV) with the addons' and the tools' requirements
+#   - Odoo 18.0, found in this order:
+#       1. an Odoo already importable by the virtualenv's Python (pip-installed the normal way);
+#       2. a source tree in $ODOO_SRC (default /opt/odoo/18.0): its Python dependencies are
+#          installed from requirements-odoo.txt (pinned for Python 3.11) and .venv/bin/odoo
+#          runs its odoo-bin;
+#       3. pip install from Odoo's official git repository (ODOO_GIT_URL), where the network allows.
+# Writes .venv/odoo.env describing the Odoo found (ODOO_FOUND=1|0 and why).
+# Exit codes: 0 ok (even without Odoo, unless ODOO_REQUIRED=1), 2 bad input (e.g. a wrong ODOO_SRC).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${LO_VENV:-$ROOT/.venv}
+DEFAULT_ODOO_SRC=/opt/odoo/18.0
+ODOO_GIT_URL=${ODOO_GIT_URL:-https://github.com/odoo/odoo/archive/refs/heads/18.0.tar.gz}
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit "${2:-2}"; }
+
+apt_install() {
+  local missing=()
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "WARNING: missing ${missing[*]} and no root apt-get here; tests needing them will be skipped"
+    return 0
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null 2>&1 || log "WARNING: apt-get update failed"
+  # Prometheus' Debian package starts a service on :9090; we only need its binaries.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || log "WARNING: apt-get install ${missing[*]} failed; tests needing them will be skipped"
+  rm -f /usr/sbin/policy-rc.d
+}
+
+make_venv() {
+  local py=${PYTHON:-python3}
+  "$py" -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 12) else 1)' \
+    || die "Odoo 18 needs Python 3.10 to 3.12; $py is $("$py" -V 2>&1). Set PYTHON=python3.11."
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating virtual environment $VENV"
+    "$py" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.requirements.sha"
+  local want
+  want=$(cat requirements.txt requirements-dev.txt | sha1sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing Python requirements"
+    "$VENV/bin/pip" install -q -U pip wheel setuptools >/dev/null
+    "$VENV/bin/pip" install -q -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true
+    "$VENV/bin/python" -c 'import prometheus_client, redis, requests, psycopg2, pytest' \
+      || die "Python requirements did not install (see pip output above)" 1
+    echo "$want" > "$stamp"
+  fi
+}
+
+write_env() {  # found, how, detail
+  cat > "$VENV/odoo.env" <<EOT
+ODOO_FOUND=$1
+ODOO_HOW=$2
+ODOO_DETAIL='$3'
+EOT
+}
+
+odoo_importable() {
+  "$VENV/bin/python" - <<'PY' 2>/dev/null
+import sys
+import odoo.release as r
+sys.exit(0 if r.version_info[0] == 18 else 3)
+PY
+}
+
+use_odoo_src() {
+  local src=$1
+  [ -f "$src/odoo/release.py" ] && [ -f "$src/odoo-bin" ] \
+    || return 1
+  grep -q "version_info = (18," "$src/odoo/release.py" \
+    || die "ODOO_SRC=$src holds an Odoo that is not 18.0 (see $src/odoo/release.py)"
+  local stamp="$VENV/.odoo-requirements.sha"
+  local want
+  want=$(sha1sum requirements-odoo.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing Odoo 18's Python dependencies (requirements-odoo.txt)"
+    "$VENV/bin/pip" install -q -r requirements-odoo.txt 2>&1 | grep -v '^WARNING: Location' || true
+    echo "$want" > "$stamp"
+  fi
+  local site
+  site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$src" > "$site/odoo-src.pth"
+  cat > "$VENV/bin/odoo" <<EOT
+#!/bin/sh
+exec "$VENV/bin/python" "$src/odoo-bin" "\$@"
+EOT
+  chmod +x "$VENV/bin/odoo"
+  odoo_importable || die "Odoo in ODOO_SRC=$src does not import with $VENV/bin/python; its dependencies may have failed to install" 1
+  write_env 1 source "$src"
+  log "Odoo 18 from source tree $src"
+}
+
+find_odoo() {
+  # An explicitly named source tree wins and must be right.
+  if [ -n "${ODOO_SRC:-}" ]; then
+    use_odoo_src "$ODOO_SRC" \
+      || die "ODOO_SRC=$ODOO_SRC is not an Odoo source tree (expected odoo-bin and odoo/release.py there). Unset it or point it at an Odoo 18.0 checkout."
+    return 0
+  fi
+  local pth
+  pth=$(ls "$VENV"/lib/python*/site-packages/odoo-src.pth 2>/dev/null || true)
+  if [ -z "$pth" ] && odoo_importable; then
+    write_env 1 installed "$("$VENV/bin/python" -c 'import odoo, os; print(os.path.dirname(odoo.__file__))')"
+    log "Odoo 18 already installed in the virtualenv"
+    return 0
+  fi
+  if use_odoo_src "$DEFAULT_ODOO_SRC"; then return 0; fi
+  if [ "${ODOO_NO_DOWNLOAD:-0}" != 1 ]; then
+    log "no Odoo found; trying pip install from $ODOO_GIT_URL"
+    if timeout 900 "$VENV/bin/pip" install -q -r requirements-odoo.txt "$ODOO_GIT_URL" >/dev/null 2>&1 && odoo_importable; then
+      write_env 1 installed "$ODOO_GIT_URL"
+      return 0
+    fi
+  fi
+  write_env 0 none "no importable Odoo 18, no source tree in \$ODOO_SRC or $DEFAULT_ODOO_SRC, and no download"
+  log "=================================================================="
+  log "ODOO NOT FOUND: put an Odoo 18.0 source tree in $DEFAULT_ODOO_SRC,"
+  log "or set ODOO_SRC=/path/to/odoo (the folder holding odoo-bin),"
+  log "or pip install Odoo 18.0 into $VENV."
+  log "=================================================================="
+  [ "${ODOO_REQUIRED:-0}" = 1 ] && exit 3
+  return 0
+}
+
+apt_install
+make_venv
+find_odoo

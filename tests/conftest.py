@@ -1,0 +1,66 @@
+"""Shared pytest fixtures.
+
+The addons' ``core`` packages are Odoo-free; they are made importable as
+``logistics_observability.core`` / ``logistics_slo.core`` without running the
+addons' ``__init__`` (which imports Odoo).
+"""
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+for _addon in ("logistics_observability", "logistics_slo"):
+    if _addon not in sys.modules:
+        _pkg = types.ModuleType(_addon)
+        _pkg.__path__ = [str(ROOT / "addons" / _addon)]
+        sys.modules[_addon] = _pkg
+
+import odoo_harness  # noqa: E402
+
+
+def pytest_report_header(config):
+    found, detail = odoo_harness.odoo_status()
+    if found:
+        return "odoo: %s" % detail
+    return "!!! ODOO NOT FOUND (%s): tests that need Odoo are SKIPPED, not passed !!!" % detail
+
+
+@pytest.fixture(scope="session")
+def odoo_available():
+    found, detail = odoo_harness.odoo_status()
+    if not found:
+        pytest.skip("ODOO NOT FOUND: %s" % detail)
+    return True
+
+
+@pytest.fixture(scope="session")
+def base_template(odoo_available):
+    """Template DB: base + web + both addons (demo data)."""
+    return odoo_harness.template_db(["base", "web", "logistics_observability", "logistics_slo"])
+
+
+@pytest.fixture(scope="session")
+def logistics_template(odoo_available):
+    """Template DB: sale_stock, stock_delivery, account + both addons (demo data)."""
+    return odoo_harness.template_db(
+        ["sale_stock", "stock_delivery", "account", "logistics_observability", "logistics_slo"])
+
+
+@pytest.fixture
+def make_db(request):
+    """Factory: clone a template into a fresh database dropped after the test."""
+    created = []
+
+    def _make(template, name=None):
+        name = name or "%s%s_%s" % (odoo_harness.DB_PREFIX, request.node.name[:30].lower(), len(created))
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+        created.append(odoo_harness.clone_db(template, name))
+        return name
+
+    yield _make
+    for name in created:
+        odoo_harness.drop_db(name)

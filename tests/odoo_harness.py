@@ -1,0 +1,234 @@
+"""Start real Odoo processes for end-to-end tests.
+
+Finds the Odoo that ``scripts/bootstrap.sh`` recorded in ``.venv/odoo.env``
+(or ``$ODOO_BIN``), creates databases with modules installed (cached as
+PostgreSQL templates so each test copies them in well under a second), and runs
+``odoo`` servers in prefork or threaded mode on free loopback ports.
+"""
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg2
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDONS = ROOT / "addons"
+VENV = Path(os.environ.get("LO_VENV", ROOT / ".venv"))
+PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": int(os.environ.get("PGPORT", "5432")),
+      "user": os.environ.get("PGUSER", "root")}
+DB_PREFIX = "lotest_"
+
+
+def odoo_status():
+    """(found: bool, detail: str)"""
+    if os.environ.get("ODOO_BIN"):
+        return True, os.environ["ODOO_BIN"]
+    env_file = VENV / "odoo.env"
+    if not env_file.exists():
+        return False, "scripts/bootstrap.sh has not run (no %s)" % env_file
+    values = {}
+    for line in env_file.read_text().splitlines():
+        key, _, val = line.partition("=")
+        values[key] = val.strip("'")
+    if values.get("ODOO_FOUND") != "1":
+        return False, values.get("ODOO_DETAIL", "Odoo not found")
+    return True, values.get("ODOO_DETAIL", "")
+
+
+def odoo_cmd():
+    if os.environ.get("ODOO_BIN"):
+        return [os.environ["ODOO_BIN"]]
+    return [str(VENV / "bin" / "odoo")]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_connect(dbname="postgres"):
+    conn = psycopg2.connect(dbname=dbname, connect_timeout=5, **PG)
+    conn.autocommit = True
+    return conn
+
+
+def db_exists(name):
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        return bool(cr.fetchone())
+
+
+def drop_db(name):
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cr.execute('DROP DATABASE IF EXISTS "%s"' % name)
+
+
+def addons_fingerprint():
+    """Hash of the addons' sources: a template DB is rebuilt when they change."""
+    digest = hashlib.sha1()
+    for path in sorted(ADDONS.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(str(path.relative_to(ADDONS)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def addons_path():
+    return str(ADDONS)
+
+
+def run_odoo(args, timeout=900, log_path=None):
+    """Run a one-shot odoo command; returns CompletedProcess (stdout+stderr merged)."""
+    cmd = odoo_cmd() + ["--addons-path=" + addons_path(), "--db_host=" + PG["host"],
+                        "--db_port=%s" % PG["port"], "--db_user=" + PG["user"]] + list(args)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, cwd=ROOT)
+    if log_path:
+        Path(log_path).write_text(proc.stdout)
+    return proc
+
+
+def template_db(modules, demo=True):
+    """Name of a template database with ``modules`` installed, built once per addons version."""
+    key = hashlib.sha1((",".join(sorted(modules)) + str(demo)).encode()).hexdigest()[:6]
+    name = "%stpl_%s_%s" % (DB_PREFIX, key, addons_fingerprint())
+    if db_exists(name):
+        return name
+    # drop stale templates for the same module set
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                   ("%stpl_%s_%%" % (DB_PREFIX, key),))
+        stale = [r[0] for r in cr.fetchall()]
+    for old in stale:
+        drop_db(old)
+    building = name + "_b"
+    drop_db(building)
+    args = ["-d", building, "-i", ",".join(modules), "--stop-after-init", "--log-level=warn",
+            "--max-cron-threads=0"]
+    if not demo:
+        args.append("--without-demo=all")
+    proc = run_odoo(args)
+    if proc.returncode != 0 or "Traceback" in proc.stdout:
+        drop_db(building)
+        raise RuntimeError("installing %s failed:\n%s" % (modules, proc.stdout[-5000:]))
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute('ALTER DATABASE "%s" RENAME TO "%s"' % (building, name))
+    return name
+
+
+def clone_db(template, name):
+    drop_db(name)
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, template))
+    return name
+
+
+class OdooServer:
+    """A running ``odoo`` server process; use as a context manager.
+
+    ``options`` become lines of the ``[options]`` section of its config file.
+    """
+
+    def __init__(self, options=None, workers=2, max_cron_threads=1, load="base,web,logistics_observability",
+                 env=None, dbfilter=None):
+        self.tmp = Path(tempfile.mkdtemp(prefix="lo-odoo-"))
+        self.http_port = free_port()
+        self.gevent_port = free_port()
+        self.log_file = self.tmp / "odoo.log"
+        self.options = {
+            "addons_path": addons_path(),
+            "db_host": PG["host"], "db_port": PG["port"], "db_user": PG["user"],
+            "http_interface": "127.0.0.1", "http_port": self.http_port,
+            "gevent_port": self.gevent_port, "workers": workers,
+            "max_cron_threads": max_cron_threads, "server_wide_modules": load,
+            "data_dir": str(self.tmp / "data"), "logfile": str(self.log_file),
+            "list_db": True, "log_level": "info",
+        }
+        if dbfilter:
+            self.options["dbfilter"] = dbfilter
+        self.options.update(options or {})
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%s" % self.http_port
+
+    def write_config(self):
+        conf = self.tmp / "odoo.conf"
+        lines = ["[options]"] + ["%s = %s" % (k, v) for k, v in self.options.items() if v is not None]
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+    def start(self, wait_path="/health/live", timeout=90):
+        conf = self.write_config()
+        self.proc = subprocess.Popen(odoo_cmd() + ["-c", str(conf)], cwd=ROOT, env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=open(self.tmp / "stderr.log", "w"),
+                                     start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("odoo exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+            try:
+                if requests.get(self.url + wait_path, timeout=2).status_code < 500:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("odoo did not answer %s in %ss:\n%s" % (wait_path, timeout, self.log_tail()))
+
+    def log_tail(self, n=60):
+        text = ""
+        for f in (self.log_file, self.tmp / "stderr.log"):
+            if f.exists():
+                text += "\n".join(f.read_text(errors="replace").splitlines()[-n:]) + "\n"
+        return text
+
+    def children(self):
+        """PIDs of processes in the server's session other than the master."""
+        out = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(self.proc.pid)],
+                             stdout=subprocess.PIPE, text=True).stdout
+        rows = []
+        for line in out.splitlines():
+            pid, _, args = line.strip().partition(" ")
+            if int(pid) != self.proc.pid:
+                rows.append((int(pid), args))
+        return rows
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        # reap any straggler in the session (gevent process)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if not any(exc):
+            self.cleanup()
+        else:
+            sys.stderr.write("odoo log kept in %s\n%s" % (self.tmp, self.log_tail()))
