@@ -85,7 +85,13 @@ def addons_fingerprint():
 
 
 def addons_path():
-    return str(ADDONS)
+    extra = os.environ.get("LO_EXTRA_ADDONS_PATH")  # e.g. queue_job installed from PyPI
+    return ",".join([str(ADDONS)] + ([extra] if extra else []))
+
+
+def our_addons():
+    """Names of the addons this repository ships."""
+    return sorted(p.name for p in ADDONS.iterdir() if (p / "__manifest__.py").exists())
 
 
 def run_odoo(args, timeout=900, log_path=None):
@@ -99,10 +105,14 @@ def run_odoo(args, timeout=900, log_path=None):
     return proc
 
 
-def template_db(modules, demo=True):
-    """Name of a template database with ``modules`` installed, built once per addons version."""
+def template_db(modules, demo=True, with_addons=True):
+    """Name of a template database with ``modules`` installed.
+
+    Built once per version of the addons' sources (``with_addons=False`` for a
+    template holding only Odoo's own modules, kept across changes of ours).
+    """
     key = hashlib.sha1((",".join(sorted(modules)) + str(demo)).encode()).hexdigest()[:6]
-    name = "%stpl_%s_%s" % (DB_PREFIX, key, addons_fingerprint())
+    name = "%stpl_%s_%s" % (DB_PREFIX, key, addons_fingerprint() if with_addons else "odoo")
     if db_exists(name):
         return name
     # drop stale templates for the same module set
@@ -232,3 +242,18 @@ class OdooServer:
             self.cleanup()
         else:
             sys.stderr.write("odoo log kept in %s\n%s" % (self.tmp, self.log_tail()))
+
+
+def run_shell(db, code, timeout=600):
+    """Run Python ``code`` in ``odoo shell`` on ``db`` (``env`` is bound)."""
+    cmd = odoo_cmd() + ["shell", "-d", db, "--addons-path=" + addons_path(), "--db_host=" + PG["host"],
+                        "--db_port=%s" % PG["port"], "--db_user=" + PG["user"], "--no-http",
+                        "--max-cron-threads=0", "--log-level=warn"]
+    return subprocess.run(cmd, input=code, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def installed_modules(db):
+    with contextlib.closing(pg_connect(db)) as conn, conn.cursor() as cr:
+        cr.execute("SELECT name FROM ir_module_module WHERE state = 'installed'")
+        return {r[0] for r in cr.fetchall()}

@@ -1,0 +1,77 @@
+"""Run the addons' own ``odoo.tests`` suites with Odoo's test runner in real databases.
+
+Two databases, as operators run them:
+- a bare one (``base``/``web`` only): the suite must install without sale/stock/account;
+- a logistics one (``sale_stock``, ``stock_delivery``, ``account``): the glue addons auto-install
+  and the workflow tests run.
+Each run installs our addons with ``--test-enable`` and fails on any failed/errored Odoo test.
+Install and uninstall are checked on both.
+"""
+import re
+
+import pytest
+
+import odoo_harness
+
+pytestmark = [pytest.mark.odoo, pytest.mark.timeout(1800)]
+
+RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+
+
+def _test_tags():
+    return ",".join("/" + name for name in odoo_harness.our_addons())
+
+
+def _run_suite(db, log_dir):
+    proc = odoo_harness.run_odoo(
+        ["-d", db, "-i", "logistics_observability,logistics_slo", "--test-enable",
+         "--test-tags", _test_tags(), "--stop-after-init", "--max-cron-threads=0", "--log-level=test"],
+        timeout=1500, log_path=log_dir / ("%s.log" % db))
+    match = None
+    for match in RESULT.finditer(proc.stdout):
+        pass
+    failures = [line for line in proc.stdout.splitlines() if " ERROR " in line or " CRITICAL " in line]
+    return proc, match, failures
+
+
+def _report(name, proc, match, failures):
+    assert match, "Odoo printed no test report for %s (rc=%s):\n%s" % (name, proc.returncode, proc.stdout[-4000:])
+    failed, errors, ran = (int(g) for g in match.groups())
+    print("\nodoo tests [%s]: %d run, %d failed, %d error(s)" % (name, ran, failed, errors))
+    assert ran > 0, "no Odoo test ran in %s" % name
+    assert (failed, errors) == (0, 0) and proc.returncode == 0, (
+        "Odoo tests failed in %s:\n%s" % (name, "\n".join(failures[-60:])))
+
+
+def _uninstall(db):
+    code = (
+        "mods = env['ir.module.module'].search([('name', 'in', %r), ('state', '=', 'installed')])\n"
+        "mods.button_immediate_uninstall()\n"
+        "env.cr.commit()\n"
+        "left = env['ir.module.module'].search_count([('name', 'like', 'logistics_%%'), ('state', '!=', 'uninstalled')])\n"
+        "print('LEFT_INSTALLED=%%d' %% left)\n" % (["logistics_observability"],)
+    )
+    proc = odoo_harness.run_shell(db, code)
+    assert "LEFT_INSTALLED=0" in proc.stdout, proc.stdout[-4000:]
+    assert "Traceback" not in proc.stdout, proc.stdout[-4000:]
+
+
+def test_suite_on_bare_database(odoo_available, make_db, tmp_path):
+    """base + web only: installs, tests pass, uninstalls cleanly."""
+    db = make_db(odoo_harness.template_db(["base", "web"], with_addons=False))
+    proc, match, failures = _run_suite(db, tmp_path)
+    _report("bare", proc, match, failures)
+    _uninstall(db)
+
+
+def test_suite_on_logistics_database(odoo_available, make_db, tmp_path):
+    """sale_stock + stock_delivery + account: glue addons auto-install, workflow tests run."""
+    db = make_db(odoo_harness.template_db(["sale_stock", "stock_delivery", "account"], with_addons=False))
+    proc, match, failures = _run_suite(db, tmp_path)
+    _report("logistics", proc, match, failures)
+    installed = odoo_harness.installed_modules(db)
+    for glue in ("logistics_observability_sale", "logistics_observability_stock",
+                 "logistics_observability_account", "logistics_observability_delivery"):
+        if glue in odoo_harness.our_addons():
+            assert glue in installed, "%s did not auto-install" % glue
+    _uninstall(db)
