@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The main job on local defaults: installs everything, then runs Odoo 18 in prefork mode
+# (2 HTTP workers, 1 cron worker, logistics_observability loaded server-wide, dedicated metrics
+# port) with three demo tenant databases (db-filter by host name), a local Prometheus scraping it
+# with the generated SLO rules loaded, and continuous demo traffic. Safe to re-run.
+#
+#   scripts/demo.sh            run in the foreground; Ctrl-C stops everything
+#   scripts/demo.sh --detach   start and return; `scripts/demo.sh stop` stops it
+#
+# Environment: DEMO_TENANTS (default "alpha bravo charlie"), DEMO_HTTP_PORT (8069),
+# DEMO_METRICS_PORT (9464), DEMO_PROMETHEUS_PORT (9090), PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${LO_VENV:-$ROOT/.venv}
+STATE=$ROOT/var/demo
+TENANTS=${DEMO_TENANTS:-alpha bravo charlie}
+HTTP_PORT=${DEMO_HTTP_PORT:-8069}
+METRICS_PORT=${DEMO_METRICS_PORT:-9464}
+PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
+PGHOST=${PGHOST:-127.0.0.1}; PGPORT=${PGPORT:-5432}; PGUSER=${PGUSER:-$(id -un)}
+MODULES=sale_stock,stock_delivery,account,logistics_observability,logistics_slo
+
+say() { printf '[demo] %s\n' "$*"; }
+die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 2; }
+
+stop_all() {
+  for name in traffic prometheus odoo; do
+    local pidfile=$STATE/$name.pid
+    if [ -f "$pidfile" ]; then
+      local pid; pid=$(cat "$pidfile")
+      if kill -0 "$pid" 2>/dev/null; then
+        say "stopping $name ($pid)"
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+      fi
+      rm -f "$pidfile"
+    fi
+  done
+}
+
+if [ "${1:-}" = stop ]; then stop_all; exit 0; fi
+DETACH=0; [ "${1:-}" = --detach ] && DETACH=1
+
+ODOO_REQUIRED=1 bash scripts/bootstrap.sh || die "setup failed (see above)"
+PY=$VENV/bin/python
+ODOO=$VENV/bin/odoo
+mkdir -p "$STATE"
+stop_all  # a previous run of this demo
+
+psql_q() { psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "${2:-postgres}" -tAc "$1"; }
+psql_q "SELECT 1" >/dev/null 2>&1 || die "PostgreSQL is not reachable at $PGHOST:$PGPORT as $PGUSER"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$HTTP_PORT" "$METRICS_PORT" "$PROM_PORT" $((HTTP_PORT + 3)); do
+  port_free "$p" || die "port $p is already in use (set DEMO_HTTP_PORT / DEMO_METRICS_PORT / DEMO_PROMETHEUS_PORT)"
+done
+
+odoo_args=(--addons-path="$ROOT/addons" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
+
+# One template with everything installed, cloned per tenant (a clone takes a second, an install minutes).
+TEMPLATE=demo_template
+installed() { [ "$(psql_q "SELECT state FROM ir_module_module WHERE name='logistics_slo'" "$1" 2>/dev/null)" = installed ]; }
+need_template=0
+for t in $TENANTS; do installed "demo_$t" || need_template=1; done
+if [ $need_template = 1 ] && ! installed "$TEMPLATE"; then
+  say "installing $MODULES with demo data in $TEMPLATE (a few minutes, once)"
+  psql_q "DROP DATABASE IF EXISTS $TEMPLATE" >/dev/null
+  "$ODOO" "${odoo_args[@]}" -d "$TEMPLATE" -i "$MODULES" --stop-after-init --max-cron-threads=0 \
+    --log-level=warn --logfile="$STATE/install.log" || die "install failed, see $STATE/install.log"
+fi
+for t in $TENANTS; do
+  db=demo_$t
+  if installed "$db"; then
+    say "tenant $db exists, upgrading the suite"
+    "$ODOO" "${odoo_args[@]}" -d "$db" -u logistics_observability,logistics_slo --stop-after-init \
+      --max-cron-threads=0 --log-level=warn --logfile="$STATE/install.log" || die "upgrade of $db failed, see $STATE/install.log"
+  else
+    say "creating tenant $db"
+    psql_q "DROP DATABASE IF EXISTS \"$db\"" >/dev/null
+    psql_q "CREATE DATABASE \"$db\" TEMPLATE $TEMPLATE" >/dev/null
+    psql_q "UPDATE ir_config_parameter SET value = gen_random_uuid()::text WHERE key = 'database.uuid'" "$db" >/dev/null
+  fi
+done
+
+TOKEN_FILE=$STATE/metrics_token
+[ -s "$TOKEN_FILE" ] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$TOKEN_FILE"
+chmod 600 "$TOKEN_FILE"
+cat > "$STATE/odoo.conf" <<EOT
+[options]
+addons_path = $ROOT/addons
+db_host = $PGHOST
+db_port = $PGPORT
+db_user = $PGUSER
+http_interface = 127.0.0.1
+http_port = $HTTP_PORT
+gevent_port = $((HTTP_PORT + 3))
+workers = 2
+max_cron_threads = 1
+limit_request = 2000
+server_wide_modules = base,web,logistics_observability
+dbfilter = ^demo_%d\$
+list_db = False
+data_dir = $STATE/data
+logfile = $STATE/odoo.log
+observability_metrics_port = $METRICS_PORT
+observability_metrics_token = $(cat "$TOKEN_FILE")
+observability_env = demo
+observability_region = local
+observability_log_format = json
+observability_redis_url = redis://127.0.0.1:6379/0
+EOT
+chmod 600 "$STATE/odoo.conf"
+
+say "starting Odoo (prefork) on http://127.0.0.1:$HTTP_PORT"
+setsid "$ODOO" -c "$STATE/odoo.conf" >"$STATE/odoo.stdout" 2>&1 &
+echo $! > "$STATE/odoo.pid"
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null 2>&1 && break
+  kill -0 "$(cat "$STATE/odoo.pid")" 2>/dev/null || die "Odoo exited; see $STATE/odoo.log"
+  sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null || die "Odoo did not come up; see $STATE/odoo.log"
+
+# Prometheus with the SLO rules generated from the tenants' definitions.
+mkdir -p "$STATE/prometheus/rules"
+dbs=""; for t in $TENANTS; do dbs="$dbs -d demo_$t"; done
+# shellcheck disable=SC2086
+if "$ODOO" "${odoo_args[@]}" slo-rules $dbs -o "$STATE/prometheus/rules/slo.rules.yml" >"$STATE/slo-rules.log" 2>&1; then
+  say "generated SLO rules: $STATE/prometheus/rules/slo.rules.yml"
+else
+  say "WARNING: SLO rule generation failed (see $STATE/slo-rules.log); Prometheus runs without them"
+  rm -f "$STATE/prometheus/rules/slo.rules.yml"
+fi
+cp "$TOKEN_FILE" "$STATE/prometheus/token"
+cat > "$STATE/prometheus/prometheus.yml" <<EOT
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+rule_files:
+  - rules/*.yml
+scrape_configs:
+  - job_name: odoo
+    authorization:
+      credentials_file: token
+    static_configs:
+      - targets: ['127.0.0.1:$METRICS_PORT']
+EOT
+if command -v prometheus >/dev/null; then
+  setsid prometheus --config.file="$STATE/prometheus/prometheus.yml" --storage.tsdb.path="$STATE/prometheus/data" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" >"$STATE/prometheus.log" 2>&1 &
+  echo $! > "$STATE/prometheus.pid"
+else
+  say "WARNING: prometheus is not installed; skipping it"
+fi
+
+if [ -f scripts/demo_traffic.py ]; then
+  setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$HTTP_PORT" --tenants $(for t in $TENANTS; do printf 'demo_%s ' "$t"; done) \
+    --forever >"$STATE/traffic.log" 2>&1 &
+  echo $! > "$STATE/traffic.pid"
+fi
+
+cat <<EOT
+
+  Odoo (prefork, 2 HTTP + 1 cron worker):  $(for t in $TENANTS; do printf 'http://%s.localhost:%s  ' "$t" "$HTTP_PORT"; done)
+      login admin / admin; menu "Platform Health"
+  Metrics (dedicated port, bearer token in var/demo/metrics_token):
+      curl -H "Authorization: Bearer \$(cat var/demo/metrics_token)" http://127.0.0.1:$METRICS_PORT/metrics
+  Health:      http://127.0.0.1:$HTTP_PORT/health/ready
+  Prometheus:  http://127.0.0.1:$PROM_PORT  (rules: var/demo/prometheus/rules)
+  Logs:        var/demo/odoo.log (JSON), var/demo/traffic.log
+  Stop:        scripts/demo.sh stop
+
+EOT
+if [ $DETACH = 1 ]; then exit 0; fi
+trap 'stop_all; exit 0' INT TERM
+say "running; Ctrl-C to stop"
+while kill -0 "$(cat "$STATE/odoo.pid")" 2>/dev/null; do sleep 2; done
+say "Odoo stopped; see $STATE/odoo.log"
+stop_all
