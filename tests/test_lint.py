@@ -31,3 +31,9 @@ def test_pylint_odoo_mandatory_checks(addon):
     proc = subprocess.run([_tool("pylint"), "--rcfile=.pylintrc", "addons/" + addon],
                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-6000:]
+
+
+def test_addon_readmes_are_generated_from_fragments():
+    proc = subprocess.run([sys.executable, "scripts/gen_addon_readme.py", "--check"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout
