@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${LO_VENV:-$ROOT/.venv}
-DEFAULT_ODOO_SRC=/opt/odoo/18.0
+DEFAULT_ODOO_SRC=${ODOO_DEFAULT_SRC:-/opt/odoo/18.0}
 ODOO_GIT_URL=${ODOO_GIT_URL:-https://github.com/odoo/odoo/archive/refs/heads/18.0.tar.gz}
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${LO_VENV:-$ROOT/.venv}
-STATE=$ROOT/var/demo
+STATE=${DEMO_STATE:-$ROOT/var/demo}
 TENANTS=${DEMO_TENANTS:-alpha bravo charlie}
 HTTP_PORT=${DEMO_HTTP_PORT:-8069}
 METRICS_PORT=${DEMO_METRICS_PORT:-9464}
