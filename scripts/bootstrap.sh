@@ -24,6 +24,7 @@ apt_install() {
   local missing=()
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)  # offline compose validation
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -13,8 +13,17 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "views/menus.xml",
+        "data/backup_data.xml",
+        "views/platform_health_views.xml",
+        "views/queue_depth_views.xml",
+        "views/backup_views.xml",
+        "views/workflow_views.xml",
     ],
-    "assets": {},
+    "assets": {
+        "web.assets_backend": [
+            "logistics_observability/static/src/platform_health/*",
+        ],
+    },
     "post_load": "post_load",
     "installable": True,
     "application": True,

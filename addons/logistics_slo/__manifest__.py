@@ -8,8 +8,20 @@
     "author": "Logistics Observability Contributors",
     "license": "LGPL-3",
     "depends": ["logistics_observability"],
+    "external_dependencies": {"python": ["PyYAML"]},
     "data": [
         "security/ir.model.access.csv",
+        "views/slo_views.xml",
+        "data/slo_data.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "logistics_slo/static/src/slo_charts/*",
+        ],
+        "web.assets_tests": [
+            "logistics_slo/static/tests/tours/*",
+        ],
+    },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

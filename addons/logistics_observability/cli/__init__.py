@@ -1,1 +1,2 @@
 
+from . import backup_report

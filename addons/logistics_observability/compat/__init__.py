@@ -11,7 +11,7 @@ import logging
 _logger = logging.getLogger(__name__)
 
 # Concerns in install order; each module exposes ``install()``.
-CONCERNS = ("server", "http", "logging", "cron")
+CONCERNS = ("server", "http", "logging", "cron", "collectors")
 _installed = set()
 
 

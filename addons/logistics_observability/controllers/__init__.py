@@ -1,1 +1,5 @@
 
+from . import metrics
+from . import health
+from . import events
+from . import backups

@@ -1,1 +1,9 @@
 
+from . import workflow_ledger
+from . import event
+from . import ir_cron
+from . import backup_policy
+from . import backup_run
+from . import queue_depth
+from . import workflow_summary
+from . import platform_health

@@ -1,1 +1,2 @@
 
+from . import slo_rules

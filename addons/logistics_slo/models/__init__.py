@@ -1,1 +1,2 @@
-
+from . import slo
+from . import platform_health

@@ -1,0 +1,147 @@
+"""Server-wide settings: Odoo ``[options]`` keys, each overridable by an environment variable.
+
+``load(options)`` takes Odoo's options dict (``odoo.tools.config.options``) so
+this module stays Odoo-free. A bad value is reported once, naming the key, and
+only the feature it belongs to is disabled; Odoo starts normally.
+"""
+import logging
+import os
+import urllib.parse
+
+_logger = logging.getLogger(__name__)
+
+# key -> (environment variable, default)
+KEYS = {
+    "observability_metrics_token": ("ODOO_OBSERVABILITY_METRICS_TOKEN", None),
+    "observability_metrics_port": ("ODOO_OBSERVABILITY_METRICS_PORT", None),
+    "observability_metrics_interface": ("ODOO_OBSERVABILITY_METRICS_INTERFACE", "127.0.0.1"),
+    "observability_metrics_dir": ("ODOO_OBSERVABILITY_METRICS_DIR", None),
+    "observability_env": ("ODOO_OBSERVABILITY_ENV", "prod"),
+    "observability_region": ("ODOO_OBSERVABILITY_REGION", "default"),
+    "observability_service": ("ODOO_OBSERVABILITY_SERVICE", "odoo"),
+    "observability_release": ("ODOO_OBSERVABILITY_RELEASE", None),
+    "observability_log_format": ("ODOO_OBSERVABILITY_LOG_FORMAT", "text"),
+    "observability_max_tenants": ("ODOO_OBSERVABILITY_MAX_TENANTS", 500),
+    "observability_max_routes": ("ODOO_OBSERVABILITY_MAX_ROUTES", 200),
+    "observability_redis_url": ("ODOO_OBSERVABILITY_REDIS_URL", None),
+}
+
+LOG_FORMATS = ("text", "json")
+
+
+class Config:
+    """Parsed settings; attributes are ``None`` when unset or invalid."""
+
+    def __init__(self):
+        self.metrics_token = None
+        self.metrics_port = None
+        self.metrics_interface = "127.0.0.1"
+        self.metrics_dir = None
+        self.env = "prod"
+        self.region = "default"
+        self.service = "odoo"
+        self.release = None
+        self.version = None
+        self.log_format = "text"
+        self.max_tenants = 500
+        self.max_routes = 200
+        self.redis_url = None
+        self.errors = {}  # key -> message
+        self.db = {}  # PostgreSQL connection parameters for health checks
+
+    def taxonomy(self):
+        return {"env": self.env, "region": self.region, "service": self.service,
+                "release": self.release or ""}
+
+    def __repr__(self):  # never show the token
+        return "<Config port=%s interface=%s dir=%s token=%s>" % (
+            self.metrics_port, self.metrics_interface, self.metrics_dir,
+            "set" if self.metrics_token else "unset")
+
+
+def _raw(options, environ, key):
+    env_name, default = KEYS[key]
+    if environ.get(env_name) not in (None, ""):
+        return environ[env_name], env_name
+    value = options.get(key)
+    if value in (None, False, "", "False", "None"):
+        return default, None
+    return value, key
+
+
+def _int(value, low, high):
+    number = int(str(value).strip())
+    if not low <= number <= high:
+        raise ValueError("must be between %s and %s" % (low, high))
+    return number
+
+
+def _redis_url(value):
+    parsed = urllib.parse.urlsplit(str(value).strip())
+    if parsed.scheme not in ("redis", "rediss", "unix") or not (parsed.hostname or parsed.path):
+        raise ValueError("expected redis://[user:password@]host[:port][/db]")
+    _port = parsed.port  # raises ValueError on a bad port
+    return str(value).strip()
+
+
+def load(options, environ=None, odoo_version=None):
+    """Build a :class:`Config` from Odoo's options dict and the environment."""
+    environ = os.environ if environ is None else environ
+    cfg = Config()
+    cfg.version = odoo_version or ""
+
+    def parse(key, attr, conv):
+        value, source = _raw(options, environ, key)
+        if value is None:
+            return
+        try:
+            setattr(cfg, attr, conv(value))
+        except (TypeError, ValueError) as exc:
+            cfg.errors[key] = str(exc)
+            _logger.error("logistics_observability: invalid %s (%s): %s; this setting is ignored",
+                          key, "environment variable %s" % source if source and source != key else "option",
+                          exc)
+
+    parse("observability_metrics_token", "metrics_token", lambda v: str(v).strip() or None)
+    parse("observability_metrics_port", "metrics_port", lambda v: _int(v, 1, 65535))
+    parse("observability_metrics_interface", "metrics_interface", lambda v: str(v).strip())
+    parse("observability_metrics_dir", "metrics_dir", lambda v: os.path.expanduser(str(v).strip()))
+    parse("observability_env", "env", str)
+    parse("observability_region", "region", str)
+    parse("observability_service", "service", str)
+    parse("observability_release", "release", str)
+    parse("observability_log_format", "log_format", _log_format)
+    parse("observability_max_tenants", "max_tenants", lambda v: _int(v, 1, 100000))
+    parse("observability_max_routes", "max_routes", lambda v: _int(v, 1, 100000))
+    parse("observability_redis_url", "redis_url", _redis_url)
+    if not cfg.release:
+        cfg.release = cfg.version
+    if not cfg.metrics_dir:
+        data_dir = options.get("data_dir") or os.path.join(os.path.expanduser("~"), ".local", "share", "Odoo")
+        cfg.metrics_dir = os.path.join(str(data_dir), "observability", str(options.get("http_port") or 8069))
+    cfg.db = {k: options.get(k) for k in ("db_host", "db_port", "db_user", "db_password", "db_sslmode")
+              if options.get(k) not in (None, False, "")}
+    return cfg
+
+
+def _log_format(value):
+    value = str(value).strip().lower()
+    if value not in LOG_FORMATS:
+        raise ValueError("expected one of %s" % (LOG_FORMATS,))
+    return value
+
+
+_current = None
+
+
+def set_current(cfg):
+    global _current
+    _current = cfg
+
+
+def current():
+    """The instance's :class:`Config` (from the environment only until Odoo configured it)."""
+    global _current
+    if _current is None:
+        _current = load({})
+    return _current

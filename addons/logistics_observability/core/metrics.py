@@ -1,0 +1,605 @@
+"""Public metrics API: define and record metrics that every Odoo process shares.
+
+Usage (in Odoo code: ``from odoo.addons.logistics_observability.core import metrics``)::
+
+    orders = metrics.counter("odoo_acme_orders_total", "Orders imported.", ("tenant", "channel"))
+    orders.labels(tenant=metrics.tenant_label(env.cr.dbname), channel="edi").inc()
+
+    latency = metrics.histogram("odoo_acme_import_seconds", "Import time.", ("channel",),
+                                buckets=(0.1, 0.5, 1, 5))
+    with latency.labels(channel="edi").time():
+        ...
+
+    busy = metrics.gauge("odoo_acme_importers_busy", "Importers running.", (), mode="livesum")
+    busy.inc(); ...; busy.dec()
+
+Values are written to the multi-process store (:mod:`.store`), so a value
+recorded in an HTTP worker, a cron worker or the gevent process shows in every
+``/metrics`` answer, summed. Recording never raises: an internal error is
+logged once per metric and swallowed (the observed operation goes on).
+Label values must be bounded: use :func:`tenant_label` / :func:`route_label`
+for database names and URL templates.
+"""
+import bisect
+import contextlib
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import time
+
+from . import buckets as _buckets
+from . import store as _store
+
+_logger = logging.getLogger(__name__)
+
+_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+MAX_LABEL_VALUE = 200
+TENANT_OVERFLOW = "__overflow__"
+ROUTE_OTHER = "__other__"
+
+_settings = {"directory": None, "max_tenants": 500, "max_routes": 200,
+             "capacity": _store.DEFAULT_CAPACITY}
+_STORE = None
+_gen = 0  # bumped whenever bound series must be re-located (fork, new directory, wipe)
+_registry = {}
+_registry_lock = threading.Lock()
+_collectors = {}
+_build_info = {}
+_logged = set()
+
+
+def default_directory():
+    env = os.environ.get("ODOO_OBSERVABILITY_METRICS_DIR")
+    if env:
+        return env
+    return os.path.join(tempfile.gettempdir(), "odoo-observability-%s-%s" % (os.getuid(), os.getpid()))
+
+
+def configure(directory=None, max_tenants=None, max_routes=None, capacity=None):
+    """Point this process at a metrics directory and set the label caps."""
+    global _STORE, _gen
+    if max_tenants is not None:
+        _settings["max_tenants"] = int(max_tenants)
+    if max_routes is not None:
+        _settings["max_routes"] = int(max_routes)
+    if capacity is not None:
+        _settings["capacity"] = int(capacity)
+    if directory is not None or capacity is not None:
+        if directory is not None:
+            _settings["directory"] = directory
+        old = _STORE
+        _STORE = None
+        _gen += 1
+        if old is not None:
+            old.after_fork()  # releases our slot files in the old directory
+
+
+def get_store():
+    global _STORE
+    st = _STORE
+    if st is None:
+        st = _STORE = _store.Store(_settings["directory"] or default_directory(), _settings["capacity"])
+    return st
+
+
+def wipe():
+    """Clear the state of a previous run of this instance (the master does it once at start)."""
+    global _gen
+    removed = get_store().wipe()
+    _gen += 1
+    return removed
+
+
+def _after_fork_in_child():
+    global _gen
+    if _STORE is not None:
+        _STORE.after_fork()
+    _gen += 1
+    for state in _collectors.values():
+        state.running = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _log_once(key, msg, *args):
+    if key in _logged:
+        return
+    if len(_logged) < 10000:
+        _logged.add(key)
+    _logger.warning(msg, *args, exc_info=True)
+
+
+# ---------------------------------------------------------------------------
+# label caps
+
+
+def _clip(value):
+    if value is None:
+        return ""
+    value = value if isinstance(value, str) else str(value)
+    return value[:MAX_LABEL_VALUE]
+
+
+def tenant_label(dbname):
+    """``dbname`` while fewer than ``observability_max_tenants`` tenants were seen, else ``__overflow__``.
+
+    No database gives ``""``. The cap holds for the whole instance.
+    """
+    dbname = _clip(dbname)
+    if not dbname:
+        return ""
+    try:
+        if get_store().admit("tenant", dbname, _settings["max_tenants"]):
+            return dbname
+    except Exception:
+        _log_once("admit-tenant", "metrics: cannot check the tenant cap")
+    return TENANT_OVERFLOW
+
+
+def route_label(route):
+    """A route template while fewer than ``observability_max_routes`` were seen, else ``__other__``."""
+    route = _clip(route)
+    if not route:
+        return ROUTE_OTHER
+    if route.startswith("__"):
+        return route
+    try:
+        if get_store().admit("route", route, _settings["max_routes"]):
+            return route
+    except Exception:
+        _log_once("admit-route", "metrics: cannot check the route cap")
+    return ROUTE_OTHER
+
+
+# ---------------------------------------------------------------------------
+# metrics
+
+
+class _Child:
+    """One series (metric + label values) of this process."""
+
+    __slots__ = ("_gen", "_idx", "_metric", "_mv", "_values")
+
+    def __init__(self, metric, values):
+        self._metric = metric
+        self._values = values
+        self._gen = -1
+        self._mv = None
+        self._idx = 0
+
+    def _bind(self):
+        st = get_store()
+        gen = _gen
+        self._mv, self._idx = st.bind(self._metric, self._values)
+        self._gen = gen
+        return st
+
+    def _fail(self):
+        _log_once(("update", self._metric.name), "metrics: cannot update %s (ignored)", self._metric.name)
+
+
+class CounterChild(_Child):
+    __slots__ = ()
+
+    def inc(self, amount=1.0):
+        try:
+            if not amount >= 0:
+                raise ValueError("counters only go up (got %r)" % (amount,))
+            st = _STORE
+            if self._gen != _gen or st is None:
+                st = self._bind()
+            with st.lock:
+                self._mv[self._idx] += amount
+        except Exception:
+            self._fail()
+
+
+class GaugeChild(_Child):
+    __slots__ = ()
+
+    def _add(self, amount):
+        try:
+            st = _STORE
+            if self._gen != _gen or st is None:
+                st = self._bind()
+            with st.lock:
+                self._mv[self._idx] += amount
+                if self._metric.mode == "mostrecent":
+                    self._mv[self._idx + 1] = time.time()
+        except Exception:
+            self._fail()
+
+    def inc(self, amount=1.0):
+        self._add(amount)
+
+    def dec(self, amount=1.0):
+        self._add(-amount)
+
+    def set(self, value):
+        try:
+            value = float(value)
+            st = _STORE
+            if self._gen != _gen or st is None:
+                st = self._bind()
+            with st.lock:
+                if self._metric.mode == "max":
+                    # a slot may have belonged to a dead process: keep its high-water mark
+                    value = max(value, self._mv[self._idx])
+                self._mv[self._idx] = value
+                if self._metric.mode == "mostrecent":
+                    self._mv[self._idx + 1] = time.time()
+        except Exception:
+            self._fail()
+
+    @contextlib.contextmanager
+    def track_inprogress(self):
+        self._add(1.0)
+        try:
+            yield
+        finally:
+            self._add(-1.0)
+
+
+class HistogramChild(_Child):
+    __slots__ = ()
+
+    def observe(self, value):
+        try:
+            metric = self._metric
+            i = bisect.bisect_left(metric.buckets, value)
+            st = _STORE
+            if self._gen != _gen or st is None:
+                st = self._bind()
+            mv = self._mv
+            base = self._idx
+            with st.lock:
+                mv[base + i] += 1.0
+                mv[base + metric._sum_offset] += value
+        except Exception:
+            self._fail()
+
+    @contextlib.contextmanager
+    def time(self):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.observe(time.perf_counter() - start)
+
+
+class _NullChild:
+    """Returned when labels are wrong: updates are dropped (and were logged once)."""
+
+    def _noop(self, *args, **kwargs):
+        return None
+
+    inc = dec = set = observe = _noop
+
+    @contextlib.contextmanager
+    def time(self):
+        yield
+
+    track_inprogress = time
+
+
+_NULL_CHILD = _NullChild()
+MAX_CHILDREN = 100000
+
+
+class Metric:
+    kind = None
+    child_class = _Child
+
+    def __init__(self, name, help, labelnames=(), buckets=(), mode=""):
+        if not _NAME_RE.match(name or ""):
+            raise ValueError("invalid metric name %r" % (name,))
+        labelnames = tuple(labelnames or ())
+        for label in labelnames:
+            if not _LABEL_RE.match(label) or label.startswith("__"):
+                raise ValueError("invalid label name %r for %s" % (label, name))
+        if len(set(labelnames)) != len(labelnames):
+            raise ValueError("duplicate label names for %s" % name)
+        self.name = name
+        self.help = help or ""
+        self.labelnames = labelnames
+        self.buckets = tuple(float(b) for b in buckets)
+        self.mode = mode
+        self.width = _store.width_of(self.kind, self.buckets, mode)
+        self._sum_offset = len(self.buckets) + 1
+        self._children = {}
+        self._lock = threading.Lock()
+        self._default = None if labelnames else self.child_class(self, ())
+
+    def _spec(self):
+        return (self.kind, self.help, self.labelnames, self.buckets, self.mode)
+
+    def labels(self, *values, **kwargs):
+        """The series for these label values (positional in ``labelnames`` order, or by name)."""
+        try:
+            if kwargs:
+                if values or len(kwargs) != len(self.labelnames):
+                    raise ValueError("expected labels %s" % (self.labelnames,))
+                key = tuple(map(kwargs.__getitem__, self.labelnames))
+            else:
+                if len(values) != len(self.labelnames):
+                    raise ValueError("expected labels %s" % (self.labelnames,))
+                key = values
+            child = self._children.get(key)
+            if child is None:
+                child = self._new_child(key)
+            return child
+        except Exception:
+            _log_once(("labels", self.name), "metrics: bad labels for %s (update ignored)", self.name)
+            return _NULL_CHILD
+
+    def _new_child(self, key):
+        child = self.child_class(self, tuple(_clip(v) for v in key))
+        with self._lock:
+            if len(self._children) < MAX_CHILDREN:
+                child = self._children.setdefault(key, child)
+        return child
+
+    def _child(self, labels):
+        if labels:
+            return self.labels(**labels)
+        if self._default is None:
+            _log_once(("labels", self.name), "metrics: %s needs labels %s (update ignored)",
+                      self.name, self.labelnames)
+            return _NULL_CHILD
+        return self._default
+
+
+class Counter(Metric):
+    kind = "counter"
+    child_class = CounterChild
+
+    def __init__(self, name, help, labelnames=()):
+        if not name.endswith("_total"):
+            raise ValueError("counter names end with _total: %r" % name)
+        super().__init__(name, help, labelnames)
+
+    def inc(self, amount=1.0, **labels):
+        self._child(labels).inc(amount)
+
+
+class Gauge(Metric):
+    kind = "gauge"
+    child_class = GaugeChild
+
+    def __init__(self, name, help, labelnames=(), mode="mostrecent"):
+        if mode not in _store.GAUGE_MODES:
+            raise ValueError("gauge mode must be one of %s" % (_store.GAUGE_MODES,))
+        super().__init__(name, help, labelnames, mode=mode)
+
+    def inc(self, amount=1.0, **labels):
+        self._child(labels).inc(amount)
+
+    def dec(self, amount=1.0, **labels):
+        self._child(labels).dec(amount)
+
+    def set(self, value, **labels):
+        self._child(labels).set(value)
+
+    def track_inprogress(self, **labels):
+        return self._child(labels).track_inprogress()
+
+
+class Histogram(Metric):
+    kind = "histogram"
+    child_class = HistogramChild
+
+    def __init__(self, name, help, labelnames=(), buckets=_buckets.HTTP_DURATION):
+        bounds = [float(b) for b in buckets if not math.isinf(float(b))]
+        if not bounds or bounds != sorted(set(bounds)):
+            raise ValueError("histogram buckets must be increasing: %r" % (buckets,))
+        if "le" in tuple(labelnames or ()):
+            raise ValueError("'le' is reserved in histograms")
+        super().__init__(name, help, labelnames, buckets=bounds)
+
+    def observe(self, value, **labels):
+        self._child(labels).observe(value)
+
+    def time(self, **labels):
+        return self._child(labels).time()
+
+
+def _define(cls, name, *args, **kwargs):
+    metric = cls(name, *args, **kwargs)
+    with _registry_lock:
+        existing = _registry.get(name)
+        if existing is not None:
+            if existing._spec() != metric._spec():
+                raise ValueError("metric %s already defined differently" % name)
+            return existing
+        _registry[name] = metric
+    return metric
+
+
+def counter(name, help, labelnames=()):
+    """A counter (name ends with ``_total``); values of every process are summed."""
+    return _define(Counter, name, help, labelnames)
+
+
+def gauge(name, help, labelnames=(), mode="mostrecent"):
+    """A gauge. ``mode`` says how the values of several processes combine:
+
+    ``mostrecent`` (last value set by any process), ``livesum`` / ``livemax``
+    (sum / max over live processes only: in-flight requests, busy workers),
+    ``sum`` (over every process that ever set it in this run), ``max`` (highest
+    value set by any process in this run).
+    """
+    return _define(Gauge, name, help, labelnames, mode=mode)
+
+
+def histogram(name, help, labelnames=(), buckets=_buckets.HTTP_DURATION):
+    """A histogram with fixed ``buckets`` (upper bounds; +Inf is implicit)."""
+    return _define(Histogram, name, help, labelnames, buckets=buckets)
+
+
+def registered():
+    return dict(_registry)
+
+
+# ---------------------------------------------------------------------------
+# scrape-time families and collectors
+
+FAMILY_TYPES = ("counter", "gauge", "histogram", "untyped")
+
+
+class Family:
+    """A metric family produced at scrape time by a collector.
+
+    ``Family("odoo_pg_up", "gauge", "PostgreSQL reachable.").add(1.0)``;
+    histograms: ``Family(name, "histogram", help, ("x",), buckets=(...))`` then
+    ``add_histogram(counts, sum_value, x="a")`` with non-cumulative ``counts``
+    (one per bound, then +Inf).
+    """
+
+    def __init__(self, name, type, help="", labelnames=(), buckets=None):
+        if type not in FAMILY_TYPES:
+            raise ValueError("family type must be one of %s" % (FAMILY_TYPES,))
+        if not _NAME_RE.match(name or ""):
+            raise ValueError("invalid metric name %r" % (name,))
+        self.name = name
+        self.type = type
+        self.help = help or ""
+        self.labelnames = tuple(labelnames or ())
+        self.buckets = tuple(float(b) for b in (buckets or ()))
+        self.samples = []  # (labelvalues, value) or (labelvalues, [counts..., sum])
+
+    def _key(self, labels):
+        if set(labels) != set(self.labelnames):
+            raise ValueError("%s expects labels %s, got %s" % (self.name, self.labelnames, sorted(labels)))
+        return tuple(_clip(labels[n]) for n in self.labelnames)
+
+    def add(self, value, **labels):
+        self.samples.append((self._key(labels), float(value)))
+        return self
+
+    def add_histogram(self, counts, sum_value, **labels):
+        counts = [float(c) for c in counts]
+        if len(counts) != len(self.buckets) + 1:
+            raise ValueError("%s: expected %d bucket counts" % (self.name, len(self.buckets) + 1))
+        self.samples.append((self._key(labels), [*counts, float(sum_value)]))
+        return self
+
+
+class _CollectorState:
+    def __init__(self, name, fn, timeout):
+        self.name = name
+        self.fn = fn
+        self.timeout = timeout
+        self.running = None
+        self.last_log = 0.0
+
+
+COLLECTOR_LOG_INTERVAL = 300.0
+
+
+def register_collector(name, fn, timeout=5.0):
+    """Run ``fn()`` (returning an iterable of :class:`Family`) on every scrape.
+
+    Each run is bounded by ``timeout`` seconds; ``odoo_collector_up{collector}``
+    and ``odoo_collector_duration_seconds{collector}`` report how it went. A
+    failing or slow collector never fails the scrape.
+    """
+    _collectors[name] = _CollectorState(name, fn, float(timeout))
+
+
+def unregister_collector(name):
+    _collectors.pop(name, None)
+
+
+def collectors():
+    return sorted(_collectors)
+
+
+def set_build_info(**labels):
+    """Labels of ``odoo_build_info`` (version, release, env, region, service)."""
+    _build_info.clear()
+    _build_info.update({k: _clip(v) for k, v in labels.items()})
+
+
+def _run_collectors():
+    up = Family("odoo_collector_up", "gauge", "1 when the scrape-time collector succeeded.", ("collector",))
+    took = Family("odoo_collector_duration_seconds", "gauge", "Time the scrape-time collector took.",
+                  ("collector",))
+    states = [_collectors[n] for n in sorted(_collectors)]
+    jobs = []
+    for state in states:
+        if state.running is not None and state.running.is_alive():
+            jobs.append((state, None, {"error": "previous run still running"}))
+            continue
+        box = {"start": time.perf_counter()}
+
+        def target(state, box):
+            try:
+                box["result"] = [f for f in (state.fn() or ()) if isinstance(f, Family)]
+            except Exception as exc:  # reported as collector_up 0
+                box["error"] = exc
+            box["end"] = time.perf_counter()
+
+        thread = threading.Thread(target=target, args=(state, box), name="metrics-collector-%s" % state.name,
+                                  daemon=True)
+        state.running = thread
+        thread.start()
+        jobs.append((state, thread, box))
+    families = []
+    deadline = time.perf_counter()
+    for state, thread, box in jobs:
+        if thread is not None:
+            thread.join(max(0.0, box["start"] + state.timeout - time.perf_counter()))
+        ok = thread is not None and not thread.is_alive() and "result" in box
+        elapsed = box.get("end", time.perf_counter()) - box.get("start", deadline)
+        if ok:
+            families.extend(box["result"])
+        else:
+            reason = box.get("error") or "timed out after %ss" % state.timeout
+            now = time.time()
+            if now - state.last_log > COLLECTOR_LOG_INTERVAL:
+                state.last_log = now
+                _logger.warning("metrics collector %s failed: %s", state.name, reason)
+        up.add(1.0 if ok else 0.0, collector=state.name)
+        took.add(max(0.0, elapsed), collector=state.name)
+    if states:
+        families.extend([up, took])
+    return families
+
+
+def store_families():
+    """Families of every metric recorded in any process of the instance."""
+    merged, _slots = get_store().merge()
+    families = []
+    for name in sorted(merged):
+        meta, series = merged[name]
+        _tag, _name, kind, help_, labelnames, buckets, mode = meta
+        fam = Family(name, kind, help_, labelnames, buckets=buckets if kind == "histogram" else None)
+        if kind == "histogram":
+            fam.samples = list(series.items())
+        else:
+            fam.samples = [(lv, vals[0]) for lv, vals in series.items()]
+        families.append(fam)
+    return families
+
+
+def collect(run_collectors=True):
+    """Every family to expose: build info, the store, then scrape-time collectors."""
+    families = []
+    if _build_info:
+        names = sorted(_build_info)
+        fam = Family("odoo_build_info", "gauge", "Odoo build and deployment taxonomy (always 1).", names)
+        fam.add(1.0, **_build_info)
+        families.append(fam)
+    try:
+        families.extend(store_families())
+    except Exception:
+        _log_once("read-store", "metrics: cannot read the metrics store")
+    if run_collectors:
+        families.extend(_run_collectors())
+    return families

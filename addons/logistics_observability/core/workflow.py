@@ -1,0 +1,408 @@
+"""Business workflow runs: metrics, the per-tenant ledger and one log event per run.
+
+Public API (Odoo-free; the Odoo-facing wrapper is ``logistics_observability.observe``)::
+
+    from logistics_observability.core.workflow import workflow
+
+    with workflow("label_print", tenant="db1", reference="WH/OUT/00012") as run:
+        ...                      # an exception marks the run failed, then propagates
+        if not ok:
+            run.fail("printer offline")
+
+    @workflow("label_print", tenant=lambda *a, **kw: "db1")
+    def print_label(...): ...
+
+A run is recorded in process memory (metrics store + ledger buffer) in the
+``finally`` of the observed block, never in the observed transaction, so a
+failure is counted even when its transaction rolls back. A run nested in a run
+of the same workflow (e.g. ``button_validate`` calling itself through a wizard)
+counts once, for the outermost run. Recording never raises.
+"""
+import contextlib
+import functools
+import logging
+import re
+import threading
+import time
+
+from . import buckets, context, metrics
+from .ledger import Ledger
+
+_logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
+
+#: Workflows of the product contract.
+BUILTIN = ("order_release", "dispatch", "pod_sync", "invoicing", "carrier_call", "cron")
+SUCCESS, FAILURE = "success", "failure"
+OUTCOMES = (SUCCESS, FAILURE)
+MAX_CUSTOM = 50
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_custom = set()
+_custom_lock = threading.Lock()
+
+#: The process-wide ledger buffer; the Odoo layer sets ``LEDGER.connect``.
+LEDGER = Ledger()
+
+RUNS = metrics.counter(
+    "odoo_workflow_runs_total", "Business workflow runs by outcome.", ("tenant", "workflow", "outcome"))
+DURATION = metrics.histogram(
+    "odoo_workflow_duration_seconds", "Business workflow run duration (pod_sync: dispatch-to-proof lag).",
+    ("tenant", "workflow"), buckets=buckets.WORKFLOW_DURATION)
+SQL_QUERIES = metrics.histogram(
+    "odoo_workflow_sql_queries", "SQL queries per business workflow run.", ("tenant", "workflow"),
+    buckets=buckets.SQL_QUERIES)
+START_DELAY = metrics.histogram(
+    "odoo_workflow_start_delay_seconds", "Delay between when a scheduled run was due and when it started.",
+    ("tenant", "workflow"), buckets=buckets.START_DELAY)
+CARRIER_REQUESTS = metrics.counter(
+    "odoo_carrier_requests_total", "Carrier operations (rate, send, tracking, cancel) by outcome.",
+    ("tenant", "carrier", "operation", "outcome"))
+CARRIER_DURATION = metrics.histogram(
+    "odoo_carrier_request_duration_seconds", "Carrier operation duration.",
+    ("tenant", "carrier", "operation"), buckets=buckets.CARRIER_DURATION)
+CARRIER_HTTP = metrics.counter(
+    "odoo_carrier_http_requests_total",
+    "Outbound HTTP requests made by carrier operations, by status class or error "
+    "(timeout, connection_error).",
+    ("tenant", "carrier", "operation", "status"))
+CARRIER_HTTP_DURATION = metrics.histogram(
+    "odoo_carrier_http_request_duration_seconds", "Outbound HTTP request duration inside carrier operations.",
+    ("tenant", "carrier", "operation"), buckets=buckets.CARRIER_DURATION)
+CRON_RUNS = metrics.counter(
+    "odoo_cron_runs_total", "Scheduled action runs by outcome.", ("tenant", "cron", "outcome"))
+CRON_DURATION = metrics.histogram(
+    "odoo_cron_duration_seconds", "Scheduled action run duration.", ("tenant", "cron"),
+    buckets=buckets.WORKFLOW_DURATION)
+
+_local = threading.local()
+_enabled = True
+
+
+def set_enabled(enabled):
+    """Process-wide switch (benchmarks, emergencies): disabled runs record nothing."""
+    global _enabled
+    _enabled = bool(enabled)
+
+
+def is_enabled():
+    return _enabled
+
+
+def register(name):
+    """Declare a custom workflow name (lowercase, digits, underscores); returns it."""
+    if name in BUILTIN or name in _custom:
+        return name
+    if not _NAME_RE.match(name or ""):
+        raise ValueError("invalid workflow name %r (use [a-z][a-z0-9_]*)" % (name,))
+    with _custom_lock:
+        if len(_custom) >= MAX_CUSTOM:
+            raise ValueError("too many custom workflows (max %d)" % MAX_CUSTOM)
+        _custom.add(name)
+    return name
+
+
+def known(name):
+    return name in BUILTIN or name in _custom
+
+
+def _active():
+    names = getattr(_local, "active", None)
+    if names is None:
+        names = _local.active = []
+    return names
+
+
+def default_tenant():
+    tenant = context.current().get("tenant")
+    if tenant:
+        return tenant
+    return getattr(threading.current_thread(), "dbname", None) or ""
+
+
+def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, reference=None,
+               start_delay=None, when=None, log=True, reason=None, extra=None):
+    """Record one finished run (metrics, ledger, log event). Never raises."""
+    if not _enabled:
+        return
+    try:
+        tenant = tenant or default_tenant()
+        label = metrics.tenant_label(tenant)
+        duration = max(0.0, float(duration))
+        RUNS.labels(tenant=label, workflow=workflow, outcome=outcome).inc()
+        DURATION.labels(tenant=label, workflow=workflow).observe(duration)
+        if sql_queries is not None:
+            SQL_QUERIES.labels(tenant=label, workflow=workflow).observe(sql_queries)
+        if start_delay is not None:
+            START_DELAY.labels(tenant=label, workflow=workflow).observe(max(0.0, start_delay))
+        LEDGER.record(tenant, workflow, outcome, duration, sql_queries or 0, start_delay=start_delay,
+                      when=when)
+        if log:
+            fields = {"workflow": workflow, "outcome": outcome, "duration_ms": round(duration * 1000.0, 3),
+                      "reference": reference, "tenant": tenant}
+            if sql_queries is not None:
+                fields["sql.count"] = int(sql_queries)
+            if start_delay is not None:
+                fields["start_delay_ms"] = round(start_delay * 1000.0, 3)
+            fields.update(extra or {})
+            level = logging.WARNING if outcome == FAILURE else logging.INFO
+            _logger.log(level, "workflow %s %s ref=%s duration=%.3fs sql=%s%s", workflow, outcome,
+                        reference or "-", duration, "-" if sql_queries is None else int(sql_queries),
+                        " reason=%s" % reason if reason else "", extra=_safe_extra(fields))
+    except Exception:
+        _logger.debug("recording workflow run failed", exc_info=True)
+
+
+def _safe_extra(fields):
+    # LogRecord refuses to overwrite its own attributes
+    return {k: v for k, v in fields.items() if k not in ("msg", "args", "name", "message")}
+
+
+class Run:
+    """One observed run; use :func:`workflow` to create it."""
+
+    def __init__(self, name, tenant=None, reference=None, sql_counter=None, start_delay=None, on_finish=None):
+        self.name = name
+        self.tenant = tenant
+        self.reference = reference
+        self.sql_counter = sql_counter
+        self.start_delay = start_delay
+        self.on_finish = on_finish
+        self.outcome = None
+        self.reason = None
+        self.extra = {}
+        self.duration = None
+        self._discard = False
+        self._nested = False
+        self._t0 = None
+        self._sql0 = None
+
+    # -- control from inside the block -----------------------------------
+    def fail(self, reason=None):
+        """Mark the run failed without raising (e.g. a carrier answered an error)."""
+        self.outcome = FAILURE
+        self.reason = reason
+
+    def succeed(self):
+        self.outcome = SUCCESS
+
+    def discard(self):
+        """Do not record this run (nothing happened, e.g. a wizard was opened instead)."""
+        self._discard = True
+
+    def _sql_now(self):
+        if self.sql_counter is None:
+            return None
+        try:
+            return int(self.sql_counter())
+        except Exception:
+            return None
+
+    def __enter__(self):
+        if not _enabled:
+            self._discard = self._nested = True
+            return self
+        active = _active()
+        self._nested = self.name in active
+        active.append(self.name)
+        self._t0 = time.perf_counter()
+        self._sql0 = self._sql_now()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if self._t0 is None:  # entered while disabled
+                return False
+            active = _active()
+            if active:
+                active.pop()
+            if self._nested or self._discard:
+                return False
+            self.duration = time.perf_counter() - self._t0
+            if exc_type is not None:
+                self.outcome = FAILURE
+                if self.reason is None:
+                    self.reason = "%s: %s" % (exc_type.__name__, str(exc)[:200])
+            elif self.outcome is None:
+                self.outcome = SUCCESS
+            sql = None
+            if self._sql0 is not None:
+                now = self._sql_now()
+                sql = max(0, now - self._sql0) if now is not None else None
+            if self.on_finish is not None:
+                try:
+                    self.on_finish(self)
+                except Exception:
+                    _logger.debug("workflow on_finish hook failed", exc_info=True)
+            reference = self.reference
+            if callable(reference):
+                try:
+                    reference = reference(self)
+                except Exception:
+                    reference = None
+            record_run(self.name, self.outcome, self.duration, tenant=self.tenant, sql_queries=sql,
+                       reference=reference, start_delay=self.start_delay, reason=self.reason,
+                       extra=self.extra)
+        except Exception:
+            _logger.debug("workflow run exit failed", exc_info=True)
+        return False
+
+
+class workflow:
+    """Observe a workflow run, as a context manager or a decorator.
+
+    ``tenant`` and ``reference`` may be values or, for the decorator, callables
+    receiving the decorated function's arguments. ``sql_counter`` is a
+    zero-argument callable returning a running count of SQL queries.
+    """
+
+    def __init__(self, name, tenant=None, reference=None, sql_counter=None, start_delay=None):
+        self.name = register(name)
+        self.tenant = tenant
+        self.reference = reference
+        self.sql_counter = sql_counter
+        self.start_delay = start_delay
+        self._run = None
+
+    def _make_run(self, args=(), kwargs=None):
+        kwargs = kwargs or {}
+
+        def resolve(value):
+            if callable(value):
+                try:
+                    return value(*args, **kwargs)
+                except Exception:
+                    return None
+            return value
+        return Run(self.name, tenant=resolve(self.tenant), reference=resolve(self.reference),
+                   sql_counter=self.sql_counter, start_delay=self.start_delay)
+
+    def __enter__(self):
+        self._run = self._make_run()
+        return self._run.__enter__()
+
+    def __exit__(self, exc_type, exc, tb):
+        run, self._run = self._run, None
+        return run.__exit__(exc_type, exc, tb)
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self._make_run(args, kwargs):
+                return func(*args, **kwargs)
+        return wrapper
+
+
+# ---------------------------------------------------------------------------
+# carriers
+
+
+@contextlib.contextmanager
+def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=None):
+    """Observe one carrier operation: a ``carrier_call`` run plus per-carrier metrics.
+
+    Outbound ``requests`` calls made inside are counted by :func:`install_requests_hook`.
+    """
+    tenant = tenant or default_tenant()
+    run = Run("carrier_call", tenant=tenant, reference=reference, sql_counter=sql_counter)
+    run.extra.update({"carrier": carrier, "operation": operation})
+
+    def finish(r):
+        label = metrics.tenant_label(tenant)
+        CARRIER_REQUESTS.labels(tenant=label, carrier=carrier, operation=operation, outcome=r.outcome).inc()
+        CARRIER_DURATION.labels(tenant=label, carrier=carrier, operation=operation).observe(r.duration)
+    run.on_finish = finish
+    stack = getattr(_local, "carriers", None)
+    if stack is None:
+        stack = _local.carriers = []
+    stack.append((tenant, carrier, operation))
+    try:
+        with run:
+            yield run
+    finally:
+        stack.pop()
+
+
+def current_carrier():
+    stack = getattr(_local, "carriers", None)
+    return stack[-1] if stack else None
+
+
+def _status_class(status):
+    return "%dxx" % (int(status) // 100) if 100 <= int(status) <= 599 else "other"
+
+
+def record_carrier_http(status, duration, url=None):
+    """Count one outbound HTTP request of the current carrier operation; no-op outside one."""
+    current = current_carrier()
+    if current is None:
+        return
+    try:
+        tenant, carrier, operation = current
+        label = metrics.tenant_label(tenant)
+        CARRIER_HTTP.labels(tenant=label, carrier=carrier, operation=operation, status=status).inc()
+        CARRIER_HTTP_DURATION.labels(tenant=label, carrier=carrier, operation=operation).observe(duration)
+        _logger.debug("carrier %s %s HTTP %s in %.3fs", carrier, operation, status, duration,
+                      extra={"carrier": carrier, "operation": operation, "http.url": url,
+                             "duration_ms": round(duration * 1000.0, 3)})
+    except Exception:
+        _logger.debug("recording carrier HTTP request failed", exc_info=True)
+
+
+_requests_hooked = False
+
+
+def install_requests_hook():
+    """Time every ``requests`` call made inside a carrier operation (idempotent)."""
+    global _requests_hooked
+    if _requests_hooked:
+        return
+    try:
+        import requests
+    except ImportError:
+        return
+    from requests.adapters import HTTPAdapter
+
+    # at the transport adapter, below Session.send, so wrappers of Session.send (test runners,
+    # retry helpers) still reach it
+    original = HTTPAdapter.send
+
+    @functools.wraps(original)
+    def send(self, request, *args, **kwargs):
+        if current_carrier() is None:
+            return original(self, request, *args, **kwargs)
+        t0 = time.perf_counter()
+        url = (getattr(request, "url", "") or "").split("?", 1)[0][:200]
+        try:
+            response = original(self, request, *args, **kwargs)
+        except requests.Timeout:
+            record_carrier_http("timeout", time.perf_counter() - t0, url)
+            raise
+        except requests.ConnectionError:
+            record_carrier_http("connection_error", time.perf_counter() - t0, url)
+            raise
+        except Exception:
+            record_carrier_http("error", time.perf_counter() - t0, url)
+            raise
+        record_carrier_http(_status_class(response.status_code), time.perf_counter() - t0, url)
+        return response
+
+    send._lo_original = original
+    HTTPAdapter.send = send
+    _requests_hooked = True
+
+
+# ---------------------------------------------------------------------------
+# cron
+
+
+def record_cron(tenant, cron, outcome, duration, start_delay=None, sql_queries=None, reference=None):
+    """A scheduled action run: ``cron`` workflow run plus per-cron metrics."""
+    if not _enabled:
+        return
+    try:
+        label = metrics.tenant_label(tenant)
+        CRON_RUNS.labels(tenant=label, cron=cron, outcome=outcome).inc()
+        CRON_DURATION.labels(tenant=label, cron=cron).observe(max(0.0, duration))
+    except Exception:
+        _logger.debug("recording cron run failed", exc_info=True)
+    record_run("cron", outcome, duration, tenant=tenant, sql_queries=sql_queries, reference=reference or cron,
+               start_delay=start_delay, extra={"cron": cron})

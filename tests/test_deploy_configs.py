@@ -1,0 +1,248 @@
+"""Offline validation of the compose stack: Prometheus, Alertmanager, rules, compose, Traefik, Odoo image.
+
+Uses the real tools (promtool, amtool, docker-compose); a missing tool skips its test loudly.
+Running the stack needs a Docker host (see docs/DEPLOYMENT.md).
+"""
+import configparser
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+RULES = DEPLOY / "prometheus" / "rules"
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def tool(name):
+    path = shutil.which(name)
+    if not path:
+        pytest.skip("%s NOT INSTALLED (scripts/bootstrap.sh installs it): not validated" % name)
+    return path
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_prometheus_config_passes_promtool(tmp_path):
+    """prometheus.yml as the container sees it: secret and rule paths mapped into a temp dir."""
+    promtool = tool("promtool")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "odoo_metrics_token").write_text("t0ken\n")
+    shutil.copytree(RULES, tmp_path / "rules")
+    text = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
+    assert "/run/secrets/odoo_metrics_token" in text and "/etc/prometheus/rules/*.rules.yml" in text
+    text = text.replace("/run/secrets/", str(secrets) + "/")
+    text = text.replace("/etc/prometheus/rules/", str(tmp_path / "rules") + "/")
+    conf = tmp_path / "prometheus.yml"
+    conf.write_text(text)
+    proc = run([promtool, "check", "config", str(conf)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # every shipped rule file was found through the glob and checked
+    for path in RULES.glob("*.rules.yml"):
+        assert path.name in proc.stdout + proc.stderr
+
+
+def test_prometheus_config_scrapes_the_stack(compose):
+    conf = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in conf["scrape_configs"]}
+    assert {"odoo", "traefik", "postgres", "redis"} <= set(jobs)
+    odoo = jobs["odoo"]
+    assert odoo["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/odoo_metrics_token"}
+    # each target is a compose service on a port it listens on
+    odoo_conf = configparser.ConfigParser()
+    odoo_conf.read(DEPLOY / "odoo" / "odoo.conf")
+    ports = {"odoo": odoo_conf["options"]["observability_metrics_port"], "traefik": "8082",
+             "postgres-exporter": "9187", "redis-exporter": "9121", "alertmanager": "9093",
+             "localhost": "9090"}
+    for job in conf["scrape_configs"]:
+        for target in job["static_configs"][0]["targets"]:
+            host, port = target.split(":")
+            assert host == "localhost" or host in compose["services"], target
+            assert ports[host] == port, target
+    assert "odoo_metrics_token" in compose["services"]["prometheus"]["secrets"]
+    assert conf["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+
+
+def test_rule_files_pass_promtool_check():
+    promtool = tool("promtool")
+    files = sorted(str(p) for p in RULES.glob("*.rules.yml"))
+    assert {Path(f).name for f in files} >= {"platform.rules.yml", "slo.rules.yml"}
+    proc = run([promtool, "check", "rules", *files])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("tests_file", ["platform.tests.yml", "platform.long.tests.yml"])
+def test_platform_alert_unit_tests_pass(tests_file):
+    promtool = tool("promtool")
+    proc = run([promtool, "test", "rules", tests_file], cwd=RULES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS" in proc.stdout
+
+
+def test_platform_alert_unit_tests_can_fail(tmp_path):
+    """The unit tests bite: raising a threshold makes them fail."""
+    promtool = tool("promtool")
+    rules = (RULES / "platform.rules.yml").read_text()
+    broken = rules.replace("max by (tenant, cron) (odoo_cron_lateness_seconds) > 1800",
+                           "max by (tenant, cron) (odoo_cron_lateness_seconds) > 18000")
+    assert broken != rules
+    (tmp_path / "platform.rules.yml").write_text(broken)
+    shutil.copy(RULES / "platform.tests.yml", tmp_path)
+    proc = run([promtool, "test", "rules", "platform.tests.yml"], cwd=tmp_path)
+    assert proc.returncode != 0 and "OdooCronLate" in proc.stdout + proc.stderr
+
+
+def test_every_platform_alert_is_complete_and_tested():
+    doc = yaml.safe_load((RULES / "platform.rules.yml").read_text())
+    tested = set(re.findall(r"alertname: (\w+)", (RULES / "platform.tests.yml").read_text()
+                            + (RULES / "platform.long.tests.yml").read_text()))
+    alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+    assert len(alerts) >= 20
+    for rule in alerts:
+        assert rule["labels"]["severity"] in ("page", "ticket"), rule["alert"]
+        assert {"summary", "description", "tenant", "blast_radius", "probable_dependency",
+                "first_action"} <= set(rule["annotations"]), rule["alert"]
+        assert rule["alert"] in tested, "%s has no promtool unit test" % rule["alert"]
+    names = {r["alert"] for r in alerts}
+    # what the platform must watch (issue: workflows, crons, queues, backups, WAL, replicas,
+    # Redis, PostgreSQL connections, noisy neighbours, releases)
+    assert {"OdooWorkflowFailureSpike", "OdooCronBacklog", "OdooCronFailing", "OdooQueueJobsStuck",
+            "OdooBackupStale", "OdooRestoreDrillOverdue", "OdooWalArchivingFailing",
+            "OdooPostgresReplicationLag", "OdooRedisMemoryPressure", "OdooRedisEvictions",
+            "OdooPostgresConnectionSaturation", "OdooNoisyNeighbour", "OdooReleaseErrorRegression"} <= names
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if "record" in rule:
+                assert re.fullmatch(r"[a-z_]*:[a-z0-9_]+:[a-z0-9_]+", rule["record"]), rule["record"]
+
+
+def test_alertmanager_config_and_routing():
+    amtool = tool("amtool")
+    conf = DEPLOY / "alertmanager" / "alertmanager.yml"
+    proc = run([amtool, "check-config", str(conf)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for labels, receiver in ((["severity=page", "tenant=acme"], "page"), (["severity=ticket"], "ticket"),
+                             (["alertname=Other"], "ticket")):
+        proc = run([amtool, "config", "routes", "test", "--config.file=%s" % conf, *labels])
+        assert proc.stdout.strip() == receiver, (labels, proc.stdout, proc.stderr)
+
+
+def test_alertmanager_carries_the_slo_inhibition_snippet():
+    from logistics_slo.core import rules as slo_rules
+
+    conf = yaml.safe_load((DEPLOY / "alertmanager" / "alertmanager.yml").read_text())
+    for rule in slo_rules.alertmanager_inhibition()["inhibit_rules"]:
+        assert rule in conf["inhibit_rules"], rule
+
+
+def test_compose_file_validates_with_docker_compose(tmp_path):
+    compose_bin = tool("docker-compose")
+    proc = run([compose_bin, "-f", str(COMPOSE), "config", "-q"], cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # ... and the validator rejects a typo
+    broken = COMPOSE.read_text().replace("healthcheck:", "healthchek:", 1)
+    (tmp_path / "docker-compose.yml").write_text(broken)
+    proc = run([compose_bin, "-f", str(tmp_path / "docker-compose.yml"), "config", "-q"], cwd=tmp_path)
+    assert proc.returncode != 0 and "healthchek" in proc.stdout + proc.stderr
+
+
+def test_compose_services_health_order_and_secrets(compose):
+    services = compose["services"]
+    assert {"odoo", "postgres", "redis", "traefik", "prometheus", "alertmanager", "grafana",
+            "postgres-exporter", "redis-exporter"} <= set(services)
+    for name, svc in services.items():
+        assert svc.get("healthcheck", {}).get("test"), "%s has no health check" % name
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            assert dep in services, (name, dep)
+            assert cond["condition"] in ("service_healthy", "service_started"), (name, dep)
+    assert services["odoo"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    assert services["prometheus"]["depends_on"]["odoo"]["condition"] == "service_healthy"
+    # secrets come from gitignored files with committed templates, never inline
+    for name, secret in compose["secrets"].items():
+        path = ROOT / secret["file"]
+        assert path.parent == DEPLOY / "secrets"
+        assert (path.parent / (path.name + ".example")).is_file(), name
+    ignore = (DEPLOY / "secrets" / ".gitignore").read_text().split()
+    assert "*" in ignore and "!*.example" in ignore
+    text = COMPOSE.read_text()
+    secret_value = re.compile(r"(?i)(password|token)\s*[:=]\s*['\"]?[A-Za-z0-9]{6,}")
+    assert not secret_value.search(text.replace("_FILE", "")), "a secret value in docker-compose.yml"
+    odoo = services["odoo"]
+    assert odoo["build"]["dockerfile"] == "deploy/odoo/Dockerfile"
+    assert odoo["environment"]["ODOO_OBSERVABILITY_METRICS_TOKEN_FILE"] == "/run/secrets/odoo_metrics_token"
+    assert "9127" in [str(p) for p in odoo["expose"]]
+    assert "ports" not in odoo, "Odoo is reached through Traefik only"
+    for name in ("prometheus", "grafana", "alertmanager"):
+        assert all(str(p).startswith("127.0.0.1:") for p in services[name]["ports"]), name
+
+
+def test_odoo_image_and_config():
+    dockerfile = (DEPLOY / "odoo" / "Dockerfile").read_text()
+    assert re.search(r"^FROM odoo:18\b", dockerfile, re.M)
+    assert "COPY --chown=odoo:odoo addons/ /mnt/extra-addons/" in dockerfile
+    assert "requirements.txt" in dockerfile and "HEALTHCHECK" in dockerfile
+    conf = configparser.ConfigParser()
+    conf.read(DEPLOY / "odoo" / "odoo.conf")
+    opts = conf["options"]
+    assert "logistics_observability" in opts["server_wide_modules"].split(",")
+    assert int(opts["workers"]) >= 2 and int(opts["max_cron_threads"]) >= 1
+    assert opts["observability_metrics_interface"] == "0.0.0.0"
+    assert opts["proxy_mode"] == "True"
+    assert "db_password" not in opts and "observability_metrics_token" not in opts
+    proc = run(["bash", "-n", str(DEPLOY / "odoo" / "entrypoint.sh")])
+    assert proc.returncode == 0, proc.stderr
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    assert ".venv" in ignore and "deploy/secrets" in ignore
+
+
+def test_entrypoint_reads_secret_files(tmp_path):
+    """The entrypoint turns *_FILE secrets into environment variables, then runs the command."""
+    (tmp_path / "pw").write_text("s3cret\n")
+    (tmp_path / "tok").write_text("tok3n")
+    proc = run(["bash", str(DEPLOY / "odoo" / "entrypoint.sh"), "sh", "-c",
+                'printf "%s|%s" "$PGPASSWORD" "$ODOO_OBSERVABILITY_METRICS_TOKEN"'],
+               env={"PATH": "/usr/bin:/bin", "PGPASSWORD_FILE": str(tmp_path / "pw"),
+                    "ODOO_OBSERVABILITY_METRICS_TOKEN_FILE": str(tmp_path / "tok")})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "s3cret|tok3n"
+    proc = run(["bash", str(DEPLOY / "odoo" / "entrypoint.sh"), "true"],
+               env={"PATH": "/usr/bin:/bin", "PGPASSWORD_FILE": str(tmp_path / "missing")})
+    assert proc.returncode == 2 and "PGPASSWORD_FILE" in proc.stderr and "s3cret" not in proc.stderr
+
+
+def test_traefik_routes_tenants_and_logs_json():
+    static = yaml.safe_load((DEPLOY / "traefik" / "traefik.yml").read_text())
+    dynamic = yaml.safe_load((DEPLOY / "traefik" / "dynamic.yml").read_text())
+    assert static["accessLog"]["format"] == "json"
+    assert static["accessLog"]["fields"]["headers"]["names"]["X-Request-Id"] == "keep"
+    assert static["metrics"]["prometheus"]["entryPoint"] == "metrics"
+    assert static["entryPoints"]["metrics"]["address"] == ":8082"
+    routers = dynamic["http"]["routers"]
+    host_re = re.search(r"HostRegexp\(`(.*?)`\)", routers["odoo"]["rule"]).group(1).replace("\\\\", "\\")
+    for host in ("acme.example.com", "beta.localhost", "acme"):
+        assert re.match(host_re, host), host
+    assert dynamic["http"]["services"]["odoo"]["loadBalancer"]["servers"][0]["url"] == "http://odoo:8069"
+    assert dynamic["http"]["services"]["odoo-websocket"]["loadBalancer"]["servers"][0]["url"] == "http://odoo:8072"
+    blocked = routers["odoo-metrics-blocked"]
+    assert "/metrics" in blocked["rule"] and blocked["priority"] > 1000
+
+
+def test_grafana_provisioning():
+    ds = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    prom = next(d for d in ds["datasources"] if d["type"] == "prometheus")
+    assert prom["uid"] == "prometheus" and prom["url"] == "http://prometheus:9090"
+    prov = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "logistics.yml").read_text())
+    assert prov["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"

@@ -1,0 +1,128 @@
+"""JSON log formatter: fields, correlation, redaction, robustness (Odoo-free)."""
+import json
+import logging
+import sys
+
+from logistics_observability.core import context, logfmt
+
+
+def make_record(msg, *args, name="odoo.test", level=logging.INFO, exc_info=None, **extra):
+    record = logging.LogRecord(name, level, __file__, 10, msg, args, exc_info)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def fmt(record, static=None):
+    line = logfmt.JsonFormatter(static or {"env": "test", "service": "odoo", "region": "eu",
+                                           "release": "r1"}).format(record)
+    assert "\n" not in line and "\r" not in line
+    return json.loads(line)
+
+
+def setup_function():
+    context.clear()
+
+
+def test_base_fields_and_taxonomy():
+    out = fmt(make_record("hello %s", "world"))
+    assert out["msg"] == "hello world"
+    assert out["level"] == "INFO"
+    assert out["logger"] == "odoo.test"
+    assert out["ts"].endswith("Z") and "T" in out["ts"]
+    assert isinstance(out["pid"], int)
+    assert (out["env"], out["service"], out["region"], out["release"]) == ("test", "odoo", "eu", "r1")
+
+
+def test_request_context_and_werkzeug_access_line_become_numbers():
+    ctx = context.begin_request({"HTTP_TRACEPARENT": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+                                 "HTTP_X_REQUEST_ID": "req-42", "REQUEST_METHOD": "GET"})
+    context.finish_request(**{"http.status": 200, "http.route": "/web/login", "duration_ms": 12.5,
+                              "sql.count": 7, "sql.ms": 1.25, "tenant": "db1"})
+    rec = make_record('%s - - [%s] "%s" %s %s\n', "127.0.0.1", "01/Jan/2025 10:00:00",
+                      "GET /web/login?password=hunter2 HTTP/1.1", "200", "-", name="werkzeug",
+                      perf_info="7 0.001 0.011")
+    out = fmt(rec)
+    assert out["request_id"] == "req-42"
+    assert out["trace_id"] == "a" * 32 and out["span_id"] == ctx["span_id"] and out["span_id"] != "b" * 16
+    assert out["tenant"] == "db1"
+    assert out["http.method"] == "GET" and out["http.status"] == 200 and out["http.route"] == "/web/login"
+    assert out["duration_ms"] == 12.5 and out["sql.count"] == 7 and out["sql.ms"] == 1.25
+    assert "hunter2" not in json.dumps(out)
+
+
+def test_access_line_without_context_uses_perf_info():
+    rec = make_record('%s - - [%s] "%s" %s %s\n', "127.0.0.1", "x", "POST /x HTTP/1.1", "404", "12",
+                      name="werkzeug", perf_info="3 0.002 0.010")
+    out = fmt(rec)
+    assert out["http.status"] == 404 and out["sql.count"] == 3
+    assert out["sql.ms"] == 2.0 and out["duration_ms"] == 12.0
+
+
+def test_workflow_extra_fields():
+    out = fmt(make_record("workflow run", workflow="dispatch", outcome="failure", reference="WH/OUT/1",
+                          duration_ms="15.5", **{"sql.count": 12}))
+    assert out["workflow"] == "dispatch" and out["outcome"] == "failure"
+    assert out["duration_ms"] == 15.5 and out["sql.count"] == 12
+
+
+def test_secrets_are_redacted():
+    secrets = [
+        "Authorization: Bearer abcdefghijklmnop123",
+        "headers={'Authorization': 'Basic dXNlcjpwYXNz'}",
+        '{"password": "s3cr3t-pw", "login": "admin"}',
+        "api_key=KEY0123456789 token=TOK0123456789",
+        "connect postgresql://odoo:dbpass123@db:5432/x",
+        "calling with bearer zzzzzzzzzzzzzzzzzz",
+    ]
+    for text in secrets:
+        out = fmt(make_record("%s", text))
+        for secret in ("abcdefghijklmnop123", "dXNlcjpwYXNz", "s3cr3t-pw", "KEY0123456789", "TOK0123456789",
+                       "dbpass123", "zzzzzzzzzzzzzzzzzz"):
+            assert secret not in out["msg"], (text, out["msg"])
+        assert "[REDACTED]" in out["msg"]
+    assert fmt(make_record('{"login": "admin"}'))["msg"] == '{"login": "admin"}'
+
+
+def test_exception_fields_and_newlines_escaped():
+    try:
+        raise ValueError("bad value\nsecond line password=abc123")
+    except ValueError:
+        rec = make_record("failed\nwith two lines", level=logging.ERROR, exc_info=sys.exc_info())
+    out = fmt(rec)
+    assert out["msg"] == "failed\nwith two lines"
+    assert out["exc.type"] == "ValueError"
+    assert "abc123" not in out["exc.message"] and "abc123" not in out["exc.stack"]
+    assert "Traceback" in out["exc.stack"]
+
+
+def test_formatting_error_never_raises_nor_drops():
+    class Boom:
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    out = fmt(make_record("value %s %s", "only-one"))  # wrong %-args
+    assert "value %s %s" in out["msg"]
+    out = fmt(make_record(Boom()))
+    assert out["logger"] == "odoo.test" and "msg" in out
+    out = fmt(make_record("x", workflow=object()))  # unserialisable extra
+    assert out["msg"] == "x"
+
+
+def test_handler_writes_one_line_per_record(tmp_path):
+    path = tmp_path / "log.jsonl"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logfmt.JsonFormatter({"env": "t"}))
+    logger = logging.getLogger("lotest.logfmt")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.warning("multi\nline\r\nmessage \u2028 sep")
+        logger.info("second")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2
+    assert [json.loads(line)["msg"] for line in lines] == ["multi\nline\r\nmessage \u2028 sep", "second"]

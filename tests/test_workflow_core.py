@@ -1,0 +1,130 @@
+"""Workflow API (decorator / context manager): metrics, ledger buffer, log event, fail-open."""
+import logging
+
+import pytest
+
+from logistics_observability.core import metrics, workflow
+
+
+@pytest.fixture(autouse=True)
+def mdir(tmp_path):
+    metrics.configure(directory=str(tmp_path / "metrics"))
+    workflow.LEDGER._take()
+    yield
+    workflow.LEDGER._take()
+    metrics.configure(directory=str(tmp_path / "unused"))
+
+
+def value(name, **labels):
+    for fam in metrics.collect(run_collectors=False):
+        for labelvalues, val in fam.samples:
+            if fam.name == name and dict(zip(fam.labelnames, labelvalues, strict=False)) == labels:
+                return val
+    return 0.0
+
+
+def hist_count(name, **labels):
+    for fam in metrics.collect(run_collectors=False):
+        for labelvalues, val in fam.samples:
+            if fam.name == name and dict(zip(fam.labelnames, labelvalues, strict=False)) == labels:
+                return sum(val[:-1])
+    return 0.0
+
+
+def test_context_manager_success_and_failure_are_counted(caplog):
+    caplog.set_level(logging.INFO, logger="odoo.addons.logistics_observability.workflow")
+    with workflow.workflow("order_release", tenant="t1", reference="S001"):
+        pass
+    with pytest.raises(ZeroDivisionError), workflow.workflow("order_release", tenant="t1", reference="S002"):
+        1 / 0  # noqa: B018
+    assert value("odoo_workflow_runs_total", tenant="t1", workflow="order_release", outcome="success") == 1
+    assert value("odoo_workflow_runs_total", tenant="t1", workflow="order_release", outcome="failure") == 1
+    assert hist_count("odoo_workflow_duration_seconds", tenant="t1", workflow="order_release") == 2
+    assert workflow.LEDGER.pending() == {"t1": 2}
+    events = [r for r in caplog.records if getattr(r, "workflow", None) == "order_release"]
+    assert [(r.outcome, r.reference) for r in events] == [("success", "S001"), ("failure", "S002")]
+    assert events[1].levelno == logging.WARNING
+
+
+def test_decorator_fail_discard_nested_and_sql_count():
+    queries = {"n": 0}
+
+    @workflow.workflow("label_print", tenant=lambda order: order["db"], reference=lambda order: order["ref"],
+                       sql_counter=lambda: queries["n"])
+    def print_label(order):
+        queries["n"] += 7
+        if order.get("nested"):
+            with workflow.workflow("label_print", tenant="other"):
+                pass  # same workflow nested: counted once, for the outer run
+        return "ok"
+
+    assert print_label({"db": "t2", "ref": "L1", "nested": True}) == "ok"
+    with workflow.workflow("label_print", tenant="t2") as run:
+        run.fail("printer offline")
+    with workflow.workflow("label_print", tenant="t2") as run:
+        run.discard()
+    assert value("odoo_workflow_runs_total", tenant="t2", workflow="label_print", outcome="success") == 1
+    assert value("odoo_workflow_runs_total", tenant="t2", workflow="label_print", outcome="failure") == 1
+    assert value("odoo_workflow_runs_total", tenant="other", workflow="label_print", outcome="success") == 0
+    fam = {f.name: f for f in metrics.collect(run_collectors=False)}["odoo_workflow_sql_queries"]
+    (labels, counts), = [(lv, c) for lv, c in fam.samples if lv == ("t2", "label_print")]
+    assert counts[-1] == 7  # sum of SQL queries
+
+
+def test_invalid_custom_name_is_refused_and_builtins_known():
+    with pytest.raises(ValueError):
+        workflow.register("Bad Name")
+    assert workflow.known("pod_sync") and not workflow.known("nope_never_registered")
+
+
+def test_recording_failure_never_breaks_the_block(monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("metrics down")
+
+    monkeypatch.setattr(workflow.LEDGER, "record", boom)
+    monkeypatch.setattr(workflow.metrics, "tenant_label", boom)
+    with workflow.workflow("dispatch", tenant="t3"):
+        result = 42
+    assert result == 42
+
+
+def test_carrier_call_counts_operation_and_http(tmp_path):
+    import http.server
+    import threading
+
+    import requests
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            code = 503 if self.path == "/down" else 200
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%s" % server.server_address[1]
+    workflow.install_requests_hook()
+    try:
+        requests.get(base + "/outside", timeout=5)  # not inside a carrier call: not counted
+        with workflow.carrier_call("demo_http", "rate", tenant="t4"):
+            requests.get(base + "/ok", timeout=5)
+            requests.get(base + "/down", timeout=5)
+        with pytest.raises(requests.ConnectionError), workflow.carrier_call("demo_http", "send", tenant="t4"):
+            requests.get("http://127.0.0.1:9/", timeout=2)
+    finally:
+        server.shutdown()
+    labels = {"tenant": "t4", "carrier": "demo_http"}
+    assert value("odoo_carrier_requests_total", operation="rate", outcome="success", **labels) == 1
+    assert value("odoo_carrier_requests_total", operation="send", outcome="failure", **labels) == 1
+    assert value("odoo_carrier_http_requests_total", operation="rate", status="2xx", **labels) == 1
+    assert value("odoo_carrier_http_requests_total", operation="rate", status="5xx", **labels) == 1
+    assert value("odoo_carrier_http_requests_total", operation="send", status="connection_error",
+                 **labels) == 1
+    assert value("odoo_workflow_runs_total", tenant="t4", workflow="carrier_call", outcome="failure") == 1
+    assert hist_count("odoo_carrier_http_request_duration_seconds", tenant="t4", carrier="demo_http",
+                      operation="rate") == 2
