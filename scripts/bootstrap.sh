@@ -54,7 +54,7 @@ make_venv() {
   want=$(cat requirements.txt requirements-dev.txt | sha1sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python requirements"
-    "$VENV/bin/pip" install -q -U pip wheel setuptools >/dev/null
+    "$VENV/bin/pip" install -q -U pip wheel setuptools 2>&1 | grep -v "^WARNING: Location" || true
     "$VENV/bin/pip" install -q -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true
     "$VENV/bin/python" -c 'import prometheus_client, redis, requests, psycopg2, pytest' \
       || die "Python requirements did not install (see pip output above)" 1
@@ -137,6 +137,22 @@ find_odoo() {
   return 0
 }
 
+install_odoo_addons() {
+  # OCA addons the tests run against (queue_job). Their wheels require "odoo" from PyPI, which a
+  # source-tree Odoo provides instead, hence --no-deps.
+  grep -q '^ODOO_FOUND=1' "$VENV/odoo.env" || return 0
+  local stamp="$VENV/.odoo-addons.sha"
+  local want
+  want=$(sha1sum requirements-odoo-addons.txt | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  log "installing OCA addons used by the tests (requirements-odoo-addons.txt)"
+  if "$VENV/bin/pip" install -q --no-deps -r requirements-odoo-addons.txt 2>&1 | grep -v '^WARNING: Location'; then :; fi
+  "$VENV/bin/python" -c 'import odoo.addons.queue_job' 2>/dev/null \
+    && echo "$want" > "$stamp" \
+    || log "WARNING: queue_job did not install; its tests will be skipped"
+}
+
 apt_install
 make_venv
 find_odoo
+install_odoo_addons

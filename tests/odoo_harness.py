@@ -94,10 +94,14 @@ def our_addons():
     return sorted(p.name for p in ADDONS.iterdir() if (p / "__manifest__.py").exists())
 
 
+def _connection_args():
+    return ["--addons-path=" + addons_path(), "--db_host=" + PG["host"], "--db_port=%s" % PG["port"],
+            "--db_user=" + PG["user"]]
+
+
 def run_odoo(args, timeout=900, log_path=None):
     """Run a one-shot odoo command; returns CompletedProcess (stdout+stderr merged)."""
-    cmd = odoo_cmd() + ["--addons-path=" + addons_path(), "--db_host=" + PG["host"],
-                        "--db_port=%s" % PG["port"], "--db_user=" + PG["user"]] + list(args)
+    cmd = [*odoo_cmd(), *_connection_args(), *args]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout, cwd=ROOT)
     if log_path:
@@ -183,7 +187,7 @@ class OdooServer:
 
     def start(self, wait_path="/health/live", timeout=90):
         conf = self.write_config()
-        self.proc = subprocess.Popen(odoo_cmd() + ["-c", str(conf)], cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen([*odoo_cmd(), "-c", str(conf)], cwd=ROOT, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.tmp / "stderr.log", "w"),
                                      start_new_session=True)
         deadline = time.time() + timeout
@@ -246,9 +250,8 @@ class OdooServer:
 
 def run_shell(db, code, timeout=600):
     """Run Python ``code`` in ``odoo shell`` on ``db`` (``env`` is bound)."""
-    cmd = odoo_cmd() + ["shell", "-d", db, "--addons-path=" + addons_path(), "--db_host=" + PG["host"],
-                        "--db_port=%s" % PG["port"], "--db_user=" + PG["user"], "--no-http",
-                        "--max-cron-threads=0", "--log-level=warn"]
+    cmd = [*odoo_cmd(), "shell", "-d", db, *_connection_args(), "--no-http", "--max-cron-threads=0",
+           "--log-level=warn"]
     return subprocess.run(cmd, input=code, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout, cwd=ROOT)
 

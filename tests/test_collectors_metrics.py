@@ -55,6 +55,7 @@ def test_metrics_with_redis_stopped(tenant):
         scraped, took = scrape(server)
         assert took < 1.0, "scrape took %.2fs with Redis down" % took
         assert get(scraped, "odoo_collector_up", collector="redis") == 0
+        assert get(scraped, "odoo_redis_up") == 0, "the down dependency is reported, not just dropped"
         assert get(scraped, "odoo_collector_up", collector="postgres") == 1
         assert get(scraped, "odoo_tenant_databases") == 1, "other collectors go on"
 
@@ -76,4 +77,5 @@ def test_metrics_with_postgres_hung(odoo_available):
             scraped, took = scrape(server)
             assert took < 1.0, "scrape took %.2fs with PostgreSQL hung" % took
         assert get(scraped, "odoo_collector_up", collector="postgres") == 0
+        assert get(scraped, "odoo_pg_up") == 0, "PostgreSQL down is reported as odoo_pg_up 0"
         assert get(scraped, "odoo_collector_up", collector="tenants") == 0

@@ -9,9 +9,8 @@ Install and uninstall are checked on both.
 """
 import re
 
-import pytest
-
 import odoo_harness
+import pytest
 
 pytestmark = [pytest.mark.odoo, pytest.mark.timeout(1800)]
 
@@ -27,15 +26,15 @@ def _run_suite(db, log_dir):
         ["-d", db, "-i", "logistics_observability,logistics_slo", "--test-enable",
          "--test-tags", _test_tags(), "--stop-after-init", "--max-cron-threads=0", "--log-level=test"],
         timeout=1500, log_path=log_dir / ("%s.log" % db))
-    match = None
-    for match in RESULT.finditer(proc.stdout):
-        pass
+    matches = list(RESULT.finditer(proc.stdout))
+    match = matches[-1] if matches else None
     failures = [line for line in proc.stdout.splitlines() if " ERROR " in line or " CRITICAL " in line]
     return proc, match, failures
 
 
 def _report(name, proc, match, failures):
-    assert match, "Odoo printed no test report for %s (rc=%s):\n%s" % (name, proc.returncode, proc.stdout[-4000:])
+    assert match, "Odoo printed no test report for %s (rc=%s):\n%s" % (
+        name, proc.returncode, proc.stdout[-4000:])
     failed, errors, ran = (int(g) for g in match.groups())
     print("\nodoo tests [%s]: %d run, %d failed, %d error(s)" % (name, ran, failed, errors))
     assert ran > 0, "no Odoo test ran in %s" % name
@@ -48,7 +47,8 @@ def _uninstall(db):
         "mods = env['ir.module.module'].search([('name', 'in', %r), ('state', '=', 'installed')])\n"
         "mods.button_immediate_uninstall()\n"
         "env.cr.commit()\n"
-        "left = env['ir.module.module'].search_count([('name', 'like', 'logistics_%%'), ('state', '!=', 'uninstalled')])\n"
+        "left = env['ir.module.module'].search_count(\n"
+        "    [('name', 'like', 'logistics_%%'), ('state', '!=', 'uninstalled')])\n"
         "print('LEFT_INSTALLED=%%d' %% left)\n" % (["logistics_observability"],)
     )
     proc = odoo_harness.run_shell(db, code)

@@ -543,6 +543,8 @@ def _run_collectors():
                 box["result"] = [f for f in (state.fn() or ()) if isinstance(f, Family)]
             except Exception as exc:  # reported as collector_up 0
                 box["error"] = exc
+                # a collector whose dependency is down still reports what it has (e.g. odoo_pg_up 0)
+                box["partial"] = [f for f in getattr(exc, "families", ()) or () if isinstance(f, Family)]
             box["end"] = time.perf_counter()
 
         thread = threading.Thread(target=target, args=(state, box), name="metrics-collector-%s" % state.name,
@@ -560,6 +562,7 @@ def _run_collectors():
         if ok:
             families.extend(box["result"])
         else:
+            families.extend(box.get("partial", ()))
             reason = box.get("error") or "timed out after %ss" % state.timeout
             now = time.time()
             if now - state.last_log > COLLECTOR_LOG_INTERVAL:
