@@ -84,6 +84,26 @@ for t in $TENANTS; do
   fi
 done
 
+# An integration user per tenant, with an API key the traffic generator posts events with.
+KEYS_FILE=$STATE/api_keys
+: > "$KEYS_FILE"; chmod 600 "$KEYS_FILE"
+for t in $TENANTS; do
+  key=$("$ODOO" shell "${odoo_args[@]}" -d "demo_$t" --no-http --max-cron-threads=0 --log-level=error 2>/dev/null <<'PY' | sed -n 's/^APIKEY=//p'
+group = env.ref("logistics_observability.group_observability_integration")
+user = env["res.users"].search([("login", "=", "demo-integration")], limit=1)
+if not user:
+    user = env["res.users"].create({"name": "Demo integration (driver app)", "login": "demo-integration",
+                                    "groups_id": [(6, 0, [env.ref("base.group_user").id, group.id])]})
+env["res.users.apikeys"].sudo().search([("user_id", "=", user.id), ("name", "=", "demo traffic")]).unlink()
+key = env["res.users.apikeys"].with_user(user).sudo()._generate(None, "demo traffic", None)
+env.cr.commit()
+print("APIKEY=" + key)
+PY
+)
+  [ -n "$key" ] || die "could not create the demo API key in demo_$t"
+  echo "demo_$t=$key" >> "$KEYS_FILE"
+done
+
 TOKEN_FILE=$STATE/metrics_token
 [ -s "$TOKEN_FILE" ] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$TOKEN_FILE"
 chmod 600 "$TOKEN_FILE"
@@ -156,7 +176,10 @@ else
 fi
 
 if [ -f scripts/demo_traffic.py ]; then
-  setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$HTTP_PORT" --tenants $(for t in $TENANTS; do printf 'demo_%s ' "$t"; done) \
+  traffic_args=()
+  for t in $TENANTS; do traffic_args+=(--db "demo_$t" --host "demo_$t=$t.localhost"); done
+  while read -r line; do traffic_args+=(--api-key "$line"); done < "$KEYS_FILE"
+  setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$HTTP_PORT" "${traffic_args[@]}" \
     --forever >"$STATE/traffic.log" 2>&1 &
   echo $! > "$STATE/traffic.pid"
 fi

@@ -106,8 +106,10 @@ def start_carrier(port):
 
 
 class Tenant:
-    def __init__(self, url, db, login, password, api_key=None, carrier_url=None):
+    def __init__(self, url, db, login, password, api_key=None, carrier_url=None, host=None):
         self.url, self.db, self.api_key = url, db, api_key
+        # with a host-based dbfilter, the events endpoint finds the tenant by Host header
+        self.host = host
         common = xmlrpc.client.ServerProxy(url + "/xmlrpc/2/common", allow_none=True)
         self.uid = common.authenticate(db, login, password, {})
         if not self.uid:
@@ -283,7 +285,8 @@ class Tenant:
                     self.url + "/logistics_observability/events",
                     json=event,
                     timeout=10,
-                    headers={"Authorization": "Bearer " + self.api_key},
+                    headers=dict({"Authorization": "Bearer " + self.api_key},
+                                 **({"Host": self.host} if self.host else {})),
                 )
                 self.count("pod_event", ok=resp.status_code == 200)
             else:
@@ -365,6 +368,13 @@ def main(argv=None):
         help="API key of an Observability Integration user, to post PODs as events",
     )
     parser.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="DB=HOST",
+        help="Host header naming the tenant (for a host-based dbfilter), e.g. demo_alpha=alpha.localhost",
+    )
+    parser.add_argument(
         "--carrier-port", type=int, default=0, help="local carrier API port (0: any free port)"
     )
     parser.add_argument("--rate", type=float, default=2.0, help="actions per second per tenant")
@@ -376,12 +386,13 @@ def main(argv=None):
     if not _loopback(args.url):
         parser.error("--url must point to a loopback address")
     keys = dict(item.split("=", 1) for item in args.api_key if "=" in item)
+    hosts = dict(item.split("=", 1) for item in args.host if "=" in item)
     carrier = start_carrier(args.carrier_port)
     carrier_url = "http://127.0.0.1:%s" % carrier.server_address[1]
     _logger.info("carrier API on %s", carrier_url)
     tenants = []
     for db in args.db:
-        tenant = Tenant(args.url, db, args.login, args.password, keys.get(db), carrier_url)
+        tenant = Tenant(args.url, db, args.login, args.password, keys.get(db), carrier_url, hosts.get(db))
         tenant.setup()
         tenants.append(tenant)
     stop = threading.Event()
