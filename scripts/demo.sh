@@ -147,7 +147,7 @@ curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null || die "Odoo did 
 mkdir -p "$STATE/prometheus/rules"
 dbs=""; for t in $TENANTS; do dbs="$dbs -d demo_$t"; done
 # shellcheck disable=SC2086
-if "$ODOO" "${odoo_args[@]}" slo-rules $dbs -o "$STATE/prometheus/rules/slo.rules.yml" >"$STATE/slo-rules.log" 2>&1; then
+if "$ODOO" --addons-path="$ROOT/addons" slo-rules -c "$STATE/odoo.conf" $dbs -o "$STATE/prometheus/rules/slo.rules.yml" >"$STATE/slo-rules.log" 2>&1; then
   say "generated SLO rules: $STATE/prometheus/rules/slo.rules.yml"
 else
   say "WARNING: SLO rule generation failed (see $STATE/slo-rules.log); Prometheus runs without them"
