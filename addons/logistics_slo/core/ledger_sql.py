@@ -1,26 +1,13 @@
 """SQL of the ledger tables the SLO refresh reads and the hourly rollup it keeps."""
 
-from . import slo_math
+from . import _deps, slo_math
 
-LEDGER = "logistics_workflow_ledger"
+LEDGER = _deps.ledger.TABLE
 HOURLY = "logistics_slo_ledger_hourly"
 
-# The minute ledger belongs to logistics_observability; the same DDL is used here
-# only when that table is missing (fresh database, tests), never to alter it.
-LEDGER_DDL = """
-CREATE TABLE IF NOT EXISTS logistics_workflow_ledger (
-    id bigserial PRIMARY KEY,
-    minute timestamp without time zone NOT NULL,
-    workflow varchar NOT NULL,
-    outcome varchar NOT NULL CHECK (outcome IN ('success', 'failure')),
-    count bigint NOT NULL DEFAULT 0,
-    duration_sum double precision NOT NULL DEFAULT 0,
-    sql_queries_sum bigint NOT NULL DEFAULT 0,
-    duration_buckets bigint[] NOT NULL,
-    start_delay_buckets bigint[] NOT NULL,
-    CONSTRAINT logistics_workflow_ledger_minute_workflow_outcome_key UNIQUE (minute, workflow, outcome)
-)
-"""
+# The minute ledger belongs to logistics_observability; its DDL is reused here only
+# when that table is missing (fresh database, tests), never to alter it.
+LEDGER_DDL = _deps.ledger.CREATE_TABLE
 
 HOURLY_DDL = """
 CREATE TABLE IF NOT EXISTS logistics_slo_ledger_hourly (
