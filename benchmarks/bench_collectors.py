@@ -18,16 +18,11 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-if "logistics_observability" not in sys.modules:
-    _pkg = types.ModuleType("logistics_observability")
-    _pkg.__path__ = [str(ROOT / "addons" / "logistics_observability")]
-    sys.modules["logistics_observability"] = _pkg
-
+import core_packages  # noqa: E402, F401
 import odoo_harness  # noqa: E402
 
 from logistics_observability.core import metrics  # noqa: E402

@@ -23,15 +23,11 @@ import tempfile
 import threading
 import time
 import timeit
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-_pkg = types.ModuleType("logistics_observability")
-_pkg.__path__ = [str(ROOT / "addons" / "logistics_observability")]
-sys.modules.setdefault("logistics_observability", _pkg)
-
+import core_packages  # noqa: E402, F401
 import prometheus_client  # noqa: E402
 
 from logistics_observability.core import buckets, exposition, metrics  # noqa: E402

@@ -17,17 +17,11 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-for _addon in ("logistics_observability", "logistics_slo"):
-    if _addon not in sys.modules:
-        _pkg = types.ModuleType(_addon)
-        _pkg.__path__ = [str(ROOT / "addons" / _addon)]
-        sys.modules[_addon] = _pkg
-
+import core_packages  # noqa: E402, F401
 import odoo_harness  # noqa: E402
 
 from logistics_observability.core import metrics  # noqa: E402

@@ -20,15 +20,11 @@ import sys
 import tempfile
 import threading
 import time
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-_pkg = types.ModuleType("logistics_observability")
-_pkg.__path__ = [str(ROOT / "addons" / "logistics_observability")]
-sys.modules.setdefault("logistics_observability", _pkg)
-
+import core_packages  # noqa: E402, F401
 import odoo_harness  # noqa: E402
 import psycopg2  # noqa: E402
 

@@ -5,7 +5,6 @@ The addons' ``core`` packages are Odoo-free; they are made importable as
 addons' ``__init__`` (which imports Odoo).
 """
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-for _addon in ("logistics_observability", "logistics_slo"):
-    if _addon not in sys.modules:
-        _pkg = types.ModuleType(_addon)
-        _pkg.__path__ = [str(ROOT / "addons" / _addon)]
-        sys.modules[_addon] = _pkg
-
+import core_packages  # noqa: E402, F401
 import odoo_harness  # noqa: E402
 
 
@@ -63,4 +57,16 @@ def make_db(request):
 
     yield _make
     for name in created:
+        odoo_harness.drop_db(name)
+
+
+@pytest.fixture(scope="module")
+def two_tenants(request, base_template):
+    """Two tenant databases cloned from the base template for one test module.
+
+    The module's ``TAG`` names them ``<TAG>_a`` and ``<TAG>_b``."""
+    tag = request.module.TAG
+    names = [odoo_harness.clone_db(base_template, "%s_%s" % (tag, x)) for x in ("a", "b")]
+    yield names
+    for name in names:
         odoo_harness.drop_db(name)

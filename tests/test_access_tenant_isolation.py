@@ -26,11 +26,8 @@ class Rpc:
 
 
 @pytest.fixture(scope="module")
-def tenants(base_template):
-    names = [odoo_harness.clone_db(base_template, "%s_%s" % (TAG, x)) for x in ("a", "b")]
-    yield names
-    for name in names:
-        odoo_harness.drop_db(name)
+def tenants(two_tenants):
+    return two_tenants
 
 
 def test_viewer_of_a_cannot_read_b(tenants):

@@ -41,11 +41,8 @@ def non_loopback_ip():
 
 
 @pytest.fixture(scope="module")
-def tenants(base_template):
-    names = [odoo_harness.clone_db(base_template, "%s_%s" % (TAG, x)) for x in ("a", "b")]
-    yield names
-    for name in names:
-        odoo_harness.drop_db(name)
+def tenants(two_tenants):
+    return two_tenants
 
 
 @pytest.fixture(scope="module")

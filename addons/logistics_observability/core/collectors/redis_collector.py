@@ -29,13 +29,8 @@ def validate_url(url):
 def collect(url, timeout=SOCKET_TIMEOUT):
     """``(families, ok)``: ``odoo_redis_up`` plus memory, clients, evictions and hit ratio inputs."""
     up = metrics.Family("odoo_redis_up", "gauge", "1 when Redis answers the collector.", ())
-    try:
-        conn = client(url, timeout)
-        try:
-            info = conn.info()
-        finally:
-            conn.close()
-    except Exception:
+    ok, _took, info = ping(url, timeout)
+    if not ok:
         up.add(0)
         return [up], False
     up.add(1)
