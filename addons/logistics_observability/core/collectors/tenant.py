@@ -184,9 +184,11 @@ class TenantCollector:
 
     def kick(self):
         """Start a background refresh unless one is running."""
+        if self._pid != os.getpid():
+            # forked: the parent's thread does not exist here, and its lock may have been
+            # copied while held
+            self._pid, self._thread, self._lock = os.getpid(), None, threading.Lock()
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's thread does not exist here
-                self._pid, self._thread = os.getpid(), None
             if self._thread is not None and self._thread.is_alive():
                 return
             self._done.clear()
