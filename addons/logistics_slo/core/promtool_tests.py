@@ -255,7 +255,11 @@ def test_document(definitions, rule_file):
     tests = []
     for defn in merged:
         tests.extend(scenarios(defn))
-    return {"rule_files": [rule_file], "evaluation_interval": "%dm" % INTERVAL_MIN, "tests": tests}
+    # recording rules first, as the alerts read them: without an explicit order promtool
+    # evaluates groups in a random order and an alert may read the previous step's values
+    return {"rule_files": [rule_file], "evaluation_interval": "%dm" % INTERVAL_MIN,
+            "group_eval_order": [group["name"] for group in rules_mod.rule_groups(definitions)["groups"]],
+            "tests": tests}
 
 
 def render_tests(definitions, rule_file):
