@@ -118,11 +118,7 @@ class CountingConnector:
 def bench_ledger(seconds=6.0, interval=1.0, tenants=3, threads=4):
     names = ["lotest_wfbench_%d" % i for i in range(tenants)]
     for name in names:
-        odoo_harness.drop_db(name)
-        with contextlib.closing(odoo_harness.pg_connect()) as conn, conn.cursor() as cr:
-            cr.execute('CREATE DATABASE "%s"' % name)
-        with contextlib.closing(odoo_harness.pg_connect(name)) as conn, conn.cursor() as cr:
-            cr.execute(core_ledger.CREATE_TABLE)
+        odoo_harness.create_db(name, core_ledger.CREATE_TABLE)
     try:
         connector = CountingConnector()
         led = core_ledger.Ledger(connect=connector, interval=interval)

@@ -260,3 +260,14 @@ def installed_modules(db):
     with contextlib.closing(pg_connect(db)) as conn, conn.cursor() as cr:
         cr.execute("SELECT name FROM ir_module_module WHERE state = 'installed'")
         return {r[0] for r in cr.fetchall()}
+
+
+def create_db(name, init_sql=None):
+    """A fresh empty database (dropped first if it exists), optionally initialised with ``init_sql``."""
+    drop_db(name)
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute('CREATE DATABASE "%s"' % name)
+    if init_sql:
+        with contextlib.closing(pg_connect(name)) as conn, conn.cursor() as cr:
+            cr.execute(init_sql)
+    return name

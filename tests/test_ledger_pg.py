@@ -25,11 +25,7 @@ pytestmark = pytest.mark.skipif(not _db_available(), reason="PostgreSQL not reac
 def tenant_dbs(request):
     names = ["lotest_wfledger_%s_%d" % (request.node.name[5:20].lower(), i) for i in range(2)]
     for name in names:
-        odoo_harness.drop_db(name)
-        with contextlib.closing(odoo_harness.pg_connect()) as conn, conn.cursor() as cr:
-            cr.execute('CREATE DATABASE "%s"' % name)
-        with contextlib.closing(odoo_harness.pg_connect(name)) as conn, conn.cursor() as cr:
-            cr.execute(ledger.CREATE_TABLE)
+        odoo_harness.create_db(name, ledger.CREATE_TABLE)
     yield names
     for name in names:
         odoo_harness.drop_db(name)
