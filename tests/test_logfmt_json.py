@@ -2,6 +2,9 @@
 import json
 import logging
 import sys
+import time
+
+import pytest
 
 from logistics_observability.core import context, logfmt
 
@@ -126,3 +129,74 @@ def test_handler_writes_one_line_per_record(tmp_path):
     lines = path.read_text().splitlines()
     assert len(lines) == 2
     assert [json.loads(line)["msg"] for line in lines] == ["multi\nline\r\nmessage \u2028 sep", "second"]
+
+
+def test_url_userinfo_is_redacted():
+    for text, secret in (("redis://:s3cretRedis@cache:6379/0", "s3cretRedis"),
+                         ("postgres://u:p4ssw0rd@h/db", "p4ssw0rd"),
+                         ("broker amqp://guest:guestpw@mq:5672/ up", "guestpw"),
+                         ("https://ghp_TOKEN123456@github.com/x.git", "ghp_TOKEN123456")):
+        msg = fmt(make_record("connecting to %s", text))["msg"]
+        assert secret not in msg and "[REDACTED]@" in msg, msg
+    assert fmt(make_record("see https://example.com/a@b"))["msg"] == "see https://example.com/a@b"
+
+
+def test_secret_names_keep_their_meaning():
+    out = fmt(make_record("db_password=abc sort_key=name api_key=K1 apikey=K2 monkey=banana"))["msg"]
+    assert out == "db_password=[REDACTED] sort_key=name api_key=[REDACTED] apikey=[REDACTED] monkey=banana"
+    out = fmt(make_record("headers {'Authorization': 'Bearer abcdefghij'} password: 'x y'"))["msg"]
+    assert out == "headers {'Authorization': 'Bearer [REDACTED]'} password: '[REDACTED]'"
+
+
+def test_never_nan_nor_infinity():
+    for value in (float("nan"), float("inf"), float("-inf"), "nan", "Infinity"):
+        line = logfmt.JsonFormatter({}).format(make_record("x", duration_ms=value, **{"sql.ms": value}))
+        out = json.loads(line, parse_constant=lambda c: pytest.fail("non-JSON constant %s" % c))
+        assert "duration_ms" not in out and "sql.ms" not in out
+    line = logfmt.JsonFormatter({}).format(make_record("x", event={"a": [float("nan"), float("inf")]}))
+    assert "NaN" not in line and "Infinity" not in line
+    json.loads(line, parse_constant=lambda c: pytest.fail(c))
+
+
+def test_double_fault_still_one_json_line():
+    class Evil:
+        def __str__(self):
+            raise RuntimeError("no str")
+
+        __repr__ = __str__
+
+    rec = make_record(Evil(), name=Evil())
+    rec.created = float("nan")
+    rec.levelno = Evil()
+    line = logfmt.JsonFormatter({}).format(rec)
+    assert "\n" not in line and isinstance(json.loads(line), dict)
+    deep = []
+    for _ in range(100000):
+        deep = [deep]
+    out = fmt(make_record("deep", event=deep))
+    assert out["msg"] == "deep"
+
+
+def test_huge_messages_are_truncated_before_redaction():
+    path = "/" + "a" * (64 * 1024)
+    line = "GET %s?token=abcdefghijk HTTP/1.1" % path
+    rec = make_record('%s - - [%s] "%s" %s %s\n', "127.0.0.1", "x", line, "404", "-", name="werkzeug")
+    out = fmt(rec)
+    assert len(out["msg"]) <= logfmt.MAX_MSG and "...[truncated]..." in out["msg"]
+    assert out["http.status"] == 404 and out["http.method"] == "GET"
+    assert "abcdefghijk" not in json.dumps(out)
+
+
+@pytest.mark.parametrize("unit", ["a", "password", "token=", "://", "a@", "Bearer ", "'", "key",
+                                  "authorization: ", "x" * 31 + "-"])
+def test_redaction_is_linear(unit):
+    # the old pattern took seconds on 16 KiB of word characters; bounded patterns stay linear
+    small = unit * (2048 // len(unit))
+    large = unit * (256 * 1024 // len(unit))
+
+    def cost(text):
+        t0 = time.perf_counter()
+        logfmt.redact(text)
+        return time.perf_counter() - t0
+    cost(small)
+    assert cost(large) < max(0.5, 400 * cost(small)), unit
