@@ -1,39 +1,43 @@
 """Everything that depends on the Odoo version lives in this package.
 
-Each ``odooNN_*`` module patches one concern (server processes, HTTP, cron,
-logging, ...). ``install()`` picks the modules for the running Odoo version
-and installs each one at most once per process; one failing hook never stops
-the others (observability fails open).
+One subpackage per Odoo series (``odoo18``, ``odoo19``), chosen here by a
+static import when the addon is imported. A series package imports its concern
+modules (server processes, HTTP, logging, cron, collectors) and lists them in
+``CONCERNS`` in install order; each exposes ``install()``. An ``ImportError``
+in a concern is a bug and fails loudly; :func:`install` installs each concern
+at most once per process, and one failing hook never stops the others
+(observability fails open).
 """
-import importlib
 import logging
+
+from odoo import release
 
 _logger = logging.getLogger(__name__)
 
-# Concerns in install order; each module exposes ``install()``.
-CONCERNS = ("server", "http", "logging", "cron", "collectors")
+SERIES = release.version_info[0]
+
+if SERIES == 18:
+    from . import odoo18 as version
+elif SERIES == 19:
+    from . import odoo19 as version
+else:
+    version = None
+
 _installed = set()
 
 
 def odoo_major():
-    from odoo import release
-
-    return release.version_info[0]
+    return SERIES
 
 
 def install():
-    major = odoo_major()
-    if major != 18:
-        _logger.warning("logistics_observability: Odoo %s is not supported yet; hooks disabled", major)
+    if version is None or not version.CONCERNS:
+        _logger.warning("logistics_observability: Odoo %s is not supported; hooks disabled", SERIES)
         return
-    for concern in CONCERNS:
-        name = "odoo%s_%s" % (major, concern)
+    for module in version.CONCERNS:
+        name = module.__name__
         if name in _installed:
             continue
-        try:
-            module = importlib.import_module("." + name, __name__)
-        except ImportError:
-            continue  # concern not shipped yet
         try:
             module.install()
             _installed.add(name)

@@ -1,7 +1,6 @@
 
 from . import workflow_ledger
 from . import event
-from . import ir_cron
 from . import backup_policy
 from . import backup_run
 from . import queue_depth

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 
-from ..core import buckets, context, metrics
+from ...core import buckets, context, metrics
 
 _logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@
 import functools
 import logging
 
-from ..core import config as obs_config
-from ..core import listener, metrics
+from ...core import config as obs_config
+from ...core import listener, metrics
 
 _logger = logging.getLogger(__name__)
 

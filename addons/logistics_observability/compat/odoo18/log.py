@@ -8,8 +8,8 @@ few start-up lines) keep the text format.
 """
 import logging
 
-from ..core import config as obs_config
-from ..core import logfmt
+from ...core import config as obs_config
+from ...core import logfmt
 
 _logger = logging.getLogger(__name__)
 

@@ -2,13 +2,16 @@
 
 ``_callback(cron_name, server_action_id)`` runs the server action on the job's
 own cursor and re-raises after rolling back, so an exception is a failed run.
-The override itself is the model ``ir.cron`` in ``models/ir_cron.py``; this
-module keeps what depends on the Odoo 18 signature and fields.
+The override is an ``ir.cron`` model extension (active only in databases where
+the addon is installed); it is defined here, with everything that depends on
+the Odoo 18 signature and fields, when :mod:`..` imports this package.
 """
 import logging
 import time
 
-from ..core import workflow as core_workflow
+from odoo import models
+
+from ...core import workflow as core_workflow
 
 _logger = logging.getLogger(__name__)
 
@@ -64,4 +67,11 @@ def observed_callback(cron, callback, cron_name, server_action_id):
 
 
 def install():
-    """Nothing to patch process-wide: the override is an ``ir.cron`` model extension."""
+    """Nothing to patch process-wide: :class:`IrCron` is registered with the addon's models."""
+
+
+class IrCron(models.Model):
+    _inherit = "ir.cron"
+
+    def _callback(self, cron_name, server_action_id):
+        return observed_callback(self, super()._callback, cron_name, server_action_id)

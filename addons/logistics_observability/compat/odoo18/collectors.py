@@ -5,9 +5,9 @@ dedicated metrics listener in the master), without an Odoo environment.
 """
 import logging
 
-from ..core import config as obs_config
-from ..core import metrics
-from ..core.collectors import as_collector, pg, pgconn, redis_collector, tenant
+from ...core import config as obs_config
+from ...core import metrics
+from ...core.collectors import as_collector, pg, pgconn, redis_collector, tenant
 
 _logger = logging.getLogger(__name__)
 

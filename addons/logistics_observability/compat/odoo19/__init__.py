@@ -1,0 +1,3 @@
+"""Odoo 19.0: one module per concern, each with ``install()`` (being ported)."""
+
+CONCERNS = ()
