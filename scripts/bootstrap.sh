@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a Debian machine (idempotent):
-#   - Debian packages: promtool/Prometheus, Alertmanager (amtool), Chromium (browser tests)
+#   - Debian packages: Prometheus/promtool, Alertmanager/amtool, the PostgreSQL, Redis and blackbox
+#     exporters (end-to-end monitoring test, demo), Chromium (browser tests)
 #   - a virtual environment (.venv, or $LO_VENV) with the addons' and the tools' requirements
 #   - Odoo 18.0, found in this order:
 #       1. an Odoo already importable by the virtualenv's Python (pip-installed the normal way);
@@ -24,6 +25,10 @@ apt_install() {
   local missing=()
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  local exporter
+  for exporter in prometheus-postgres-exporter prometheus-redis-exporter prometheus-blackbox-exporter; do
+    command -v "$exporter" >/dev/null 2>&1 || missing+=("$exporter")
+  done
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)  # offline compose validation
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -34,11 +39,20 @@ apt_install() {
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null 2>&1 || log "WARNING: apt-get update failed"
-  # Prometheus' Debian package starts a service on :9090; we only need its binaries.
+  # These packages start services on :9090, :9093/:9094, :9187, :9121 and :9115;
+  # the tests and the demo run their own processes on their own ports: only the binaries are needed.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
     || log "WARNING: apt-get install ${missing[*]} failed; tests needing them will be skipped"
   rm -f /usr/sbin/policy-rc.d
+  # ... nor at the next boot, where systemd runs
+  if [ -d /run/systemd/system ]; then
+    local unit
+    for unit in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter \
+                prometheus-blackbox-exporter; do
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+  fi
 }
 
 make_venv() {

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The main job on local defaults: installs everything, then runs Odoo 18 in prefork mode
 # (2 HTTP workers, 1 cron worker, logistics_observability loaded server-wide, dedicated metrics
-# port) with three demo tenant databases (db-filter by host name), a local Prometheus scraping it
-# with the generated SLO rules loaded, and continuous demo traffic. Safe to re-run.
+# port) with three demo tenant databases (db-filter by host name), continuous demo traffic, and
+# the shipped monitoring stack run from Debian's packages: Prometheus (exemplar storage on) with the
+# platform rules and the generated SLO rules, Alertmanager, and the PostgreSQL, Redis and blackbox
+# exporters, configured from deploy/ by deploy/render_native.py. Safe to re-run.
 #
 #   scripts/demo.sh            run in the foreground; Ctrl-C stops everything
 #   scripts/demo.sh --detach   start and return; `scripts/demo.sh stop` stops it
 #
 # Environment: DEMO_TENANTS (default "alpha bravo charlie"), DEMO_HTTP_PORT (8069),
-# DEMO_METRICS_PORT (9464), DEMO_PROMETHEUS_PORT (9090), PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user).
+# DEMO_METRICS_PORT (9464), DEMO_PROMETHEUS_PORT (9090), DEMO_ALERTMANAGER_PORT (9093),
+# DEMO_PG_EXPORTER_PORT (9187), DEMO_REDIS_EXPORTER_PORT (9121), DEMO_BLACKBOX_PORT (9115),
+# PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +22,11 @@ TENANTS=${DEMO_TENANTS:-alpha bravo charlie}
 HTTP_PORT=${DEMO_HTTP_PORT:-8069}
 METRICS_PORT=${DEMO_METRICS_PORT:-9464}
 PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
+AM_PORT=${DEMO_ALERTMANAGER_PORT:-9093}
+PG_EXPORTER_PORT=${DEMO_PG_EXPORTER_PORT:-9187}
+REDIS_EXPORTER_PORT=${DEMO_REDIS_EXPORTER_PORT:-9121}
+BLACKBOX_PORT=${DEMO_BLACKBOX_PORT:-9115}
+REDIS_URL=redis://127.0.0.1:6379/0
 PGHOST=${PGHOST:-127.0.0.1}; PGPORT=${PGPORT:-5432}; PGUSER=${PGUSER:-$(id -un)}
 MODULES=sale_stock,stock_delivery,account,logistics_observability,logistics_slo
 
@@ -25,7 +34,7 @@ say() { printf '[demo] %s\n' "$*"; }
 die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 2; }
 
 stop_all() {
-  for name in traffic prometheus odoo; do
+  for name in traffic prometheus alertmanager blackbox-exporter redis-exporter postgres-exporter odoo; do
     local pidfile=$STATE/$name.pid
     if [ -f "$pidfile" ]; then
       local pid; pid=$(cat "$pidfile")
@@ -53,8 +62,12 @@ psql_q() { psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "${2:-postgres}" -tAc 
 psql_q "SELECT 1" >/dev/null 2>&1 || die "PostgreSQL is not reachable at $PGHOST:$PGPORT as $PGUSER"
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$HTTP_PORT" "$METRICS_PORT" "$PROM_PORT" $((HTTP_PORT + 3)); do
-  port_free "$p" || die "port $p is already in use (set DEMO_HTTP_PORT / DEMO_METRICS_PORT / DEMO_PROMETHEUS_PORT)"
+ports=("$HTTP_PORT" "$METRICS_PORT" "$PROM_PORT" $((HTTP_PORT + 3)) "$AM_PORT" "$PG_EXPORTER_PORT"
+       "$REDIS_EXPORTER_PORT" "$BLACKBOX_PORT")
+dup=$(printf '%s\n' "${ports[@]}" | sort | uniq -d | tr '\n' ' ')
+[ -z "$dup" ] || die "port(s) $dup given twice (the gevent port is DEMO_HTTP_PORT + 3)"
+for p in "${ports[@]}"; do
+  port_free "$p" || die "port $p is already in use (set DEMO_HTTP_PORT / DEMO_METRICS_PORT / DEMO_PROMETHEUS_PORT / DEMO_ALERTMANAGER_PORT / DEMO_*_EXPORTER_PORT / DEMO_BLACKBOX_PORT)"
 done
 
 odoo_args=(--addons-path="$ROOT/addons" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
@@ -129,7 +142,7 @@ observability_metrics_token = $(cat "$TOKEN_FILE")
 observability_env = demo
 observability_region = local
 observability_log_format = json
-observability_redis_url = redis://127.0.0.1:6379/0
+observability_redis_url = $REDIS_URL
 EOT
 chmod 600 "$STATE/odoo.conf"
 
@@ -143,37 +156,57 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null || die "Odoo did not come up; see $STATE/odoo.log"
 
-# Prometheus with the SLO rules generated from the tenants' definitions.
-mkdir -p "$STATE/prometheus/rules"
+# The shipped monitoring stack (deploy/), rendered for local addresses, with the SLO rules
+# generated from the tenants' definitions.
+MON=$STATE/monitoring
+mkdir -p "$MON/secrets"
 dbs=""; for t in $TENANTS; do dbs="$dbs -d demo_$t"; done
+extra_rules=()
 # shellcheck disable=SC2086
-if "$ODOO" --addons-path="$ROOT/addons" slo-rules -c "$STATE/odoo.conf" $dbs -o "$STATE/prometheus/rules/slo.rules.yml" >"$STATE/slo-rules.log" 2>&1; then
-  say "generated SLO rules: $STATE/prometheus/rules/slo.rules.yml"
+if "$ODOO" --addons-path="$ROOT/addons" slo-rules -c "$STATE/odoo.conf" $dbs -o "$STATE/slo.rules.yml" >"$STATE/slo-rules.log" 2>&1; then
+  say "generated SLO rules: $STATE/slo.rules.yml"
+  extra_rules=(--extra-rules "$STATE/slo.rules.yml")
 else
   say "WARNING: SLO rule generation failed (see $STATE/slo-rules.log); Prometheus runs without them"
-  rm -f "$STATE/prometheus/rules/slo.rules.yml"
 fi
-cp "$TOKEN_FILE" "$STATE/prometheus/token"
-cat > "$STATE/prometheus/prometheus.yml" <<EOT
-global:
-  scrape_interval: 15s
-  evaluation_interval: 15s
-rule_files:
-  - rules/*.yml
-scrape_configs:
-  - job_name: odoo
-    authorization:
-      credentials_file: token
-    static_configs:
-      - targets: ['127.0.0.1:$METRICS_PORT']
-EOT
-if command -v prometheus >/dev/null; then
-  setsid prometheus --config.file="$STATE/prometheus/prometheus.yml" --storage.tsdb.path="$STATE/prometheus/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" >"$STATE/prometheus.log" 2>&1 &
-  echo $! > "$STATE/prometheus.pid"
-else
-  say "WARNING: prometheus is not installed; skipping it"
-fi
+cp "$TOKEN_FILE" "$MON/secrets/odoo_metrics_token"
+"$PY" deploy/render_native.py --out "$MON" --drop-job traefik "${extra_rules[@]}" \
+  --address "odoo:9127=127.0.0.1:$METRICS_PORT" --address "odoo:8069=127.0.0.1:$HTTP_PORT" \
+  --address "postgres-exporter:9187=127.0.0.1:$PG_EXPORTER_PORT" \
+  --address "redis-exporter:9121=127.0.0.1:$REDIS_EXPORTER_PORT" \
+  --address "blackbox-exporter:9115=127.0.0.1:$BLACKBOX_PORT" \
+  --address "alertmanager:9093=127.0.0.1:$AM_PORT" --address "localhost:9090=127.0.0.1:$PROM_PORT" \
+  >"$STATE/render.log" 2>&1 || die "rendering deploy/ failed: $(cat "$STATE/render.log")"
+
+start_daemon() {  # name, binary, args... (skipped with a warning when the package is missing)
+  local name=$1 bin=$2; shift 2
+  if ! command -v "$bin" >/dev/null; then
+    say "WARNING: $bin is not installed (scripts/bootstrap.sh installs it as root); skipping $name"
+    return 0
+  fi
+  setsid "$bin" "$@" >"$STATE/$name.log" 2>&1 &
+  echo $! > "$STATE/$name.pid"
+}
+DATA_SOURCE_NAME="postgresql://$PGUSER@$PGHOST:$PGPORT/postgres?sslmode=disable" \
+  start_daemon postgres-exporter prometheus-postgres-exporter --web.listen-address="127.0.0.1:$PG_EXPORTER_PORT"
+start_daemon redis-exporter prometheus-redis-exporter --redis.addr="${REDIS_URL%/0}" \
+  --web.listen-address="127.0.0.1:$REDIS_EXPORTER_PORT"
+start_daemon blackbox-exporter prometheus-blackbox-exporter --config.file="$MON/blackbox.yml" \
+  --web.listen-address="127.0.0.1:$BLACKBOX_PORT"
+# --cluster.listen-address= : a single Alertmanager, no gossip port
+start_daemon alertmanager prometheus-alertmanager --config.file="$MON/alertmanager.yml" \
+  --storage.path="$MON/alertmanager-data" --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address=
+start_daemon prometheus prometheus --config.file="$MON/prometheus.yml" --storage.tsdb.path="$MON/prometheus-data" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" --enable-feature=exemplar-storage
+for _ in $(seq 1 40); do
+  curl -fsS "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+for name in postgres-exporter redis-exporter blackbox-exporter alertmanager prometheus; do
+  pidfile=$STATE/$name.pid
+  [ -f "$pidfile" ] || continue
+  kill -0 "$(cat "$pidfile")" 2>/dev/null || say "WARNING: $name exited; see $STATE/$name.log"
+done
 
 if [ -f scripts/demo_traffic.py ]; then
   traffic_args=()
@@ -191,7 +224,8 @@ cat <<EOT
   Metrics (dedicated port, bearer token in var/demo/metrics_token):
       curl -H "Authorization: Bearer \$(cat var/demo/metrics_token)" http://127.0.0.1:$METRICS_PORT/metrics
   Health:      http://127.0.0.1:$HTTP_PORT/health/ready
-  Prometheus:  http://127.0.0.1:$PROM_PORT  (rules: var/demo/prometheus/rules)
+  Prometheus:  http://127.0.0.1:$PROM_PORT  (config rendered from deploy/: $MON)
+  Alertmanager: http://127.0.0.1:$AM_PORT   Exporters: PostgreSQL :$PG_EXPORTER_PORT, Redis :$REDIS_EXPORTER_PORT, blackbox :$BLACKBOX_PORT
   Logs:        var/demo/odoo.log (JSON), var/demo/traffic.log
   Stop:        scripts/demo.sh stop
 

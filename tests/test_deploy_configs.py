@@ -65,9 +65,17 @@ def test_prometheus_config_scrapes_the_stack(compose):
     odoo_conf.read(DEPLOY / "odoo" / "odoo.conf")
     ports = {"odoo": odoo_conf["options"]["observability_metrics_port"], "traefik": "8082",
              "postgres-exporter": "9187", "redis-exporter": "9121", "alertmanager": "9093",
-             "localhost": "9090"}
+             "localhost": "9090", "blackbox-exporter": "9115"}
+    probes = [job for job in conf["scrape_configs"] if job.get("metrics_path") == "/probe"]
+    assert [job["job_name"] for job in probes] == ["blackbox"]
     for job in conf["scrape_configs"]:
-        for target in job["static_configs"][0]["targets"]:
+        targets = list(job["static_configs"][0]["targets"])
+        if job in probes:  # targets are probed URLs; the exporter's address comes by relabelling
+            assert [r["replacement"] for r in job["relabel_configs"] if r["target_label"] == "__address__"] \
+                == ["blackbox-exporter:9115"]
+            assert all(t.startswith("http://odoo:8069/") for t in targets), targets
+            targets = ["blackbox-exporter:9115"]
+        for target in targets:
             host, port = target.split(":")
             assert host == "localhost" or host in compose["services"], target
             assert ports[host] == port, target
@@ -161,7 +169,7 @@ def test_compose_file_validates_with_docker_compose(tmp_path):
 def test_compose_services_health_order_and_secrets(compose):
     services = compose["services"]
     assert {"odoo", "postgres", "redis", "traefik", "prometheus", "alertmanager", "grafana",
-            "postgres-exporter", "redis-exporter"} <= set(services)
+            "postgres-exporter", "redis-exporter", "blackbox-exporter"} <= set(services)
     for name, svc in services.items():
         assert svc.get("healthcheck", {}).get("test"), "%s has no health check" % name
         for dep, cond in (svc.get("depends_on") or {}).items():
