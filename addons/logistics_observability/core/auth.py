@@ -4,12 +4,18 @@ With a token configured, only ``Authorization: Bearer <token>`` (compared in
 constant time). Without one, only *direct* loopback clients: the socket peer
 is loopback and the request carries no proxy header. Behind a reverse proxy on
 the same host every client looks local, and a header sent by the client can
-never prove it is local, so any forwarding header means "not direct".
+never prove it is local, so any forwarding header means "not direct": the
+standard ones (``Forwarded``, ``Via``), the de-facto ``X-Forwarded-*`` family
+and the client-address headers proxies and CDNs add.
 """
 import hmac
 import ipaddress
 
-PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
+PROXY_HEADERS = (
+    "Forwarded", "Via", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
+    "X-Forwarded-Server", "X-Forwarded-Prefix", "X-Original-Forwarded-For", "X-Real-IP", "X-Client-IP",
+    "Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Cluster-Client-IP",
+)
 
 
 def is_loopback(addr):
