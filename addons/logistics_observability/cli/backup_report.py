@@ -10,6 +10,7 @@ Example, at the end of a nightly ``pg_dump`` job::
 Exit status: 0 recorded, 2 bad arguments (the message names the field), 1 other errors.
 """
 import argparse
+import datetime
 import json
 import logging
 import sys
@@ -17,7 +18,7 @@ import sys
 import odoo
 from odoo.cli import Command
 
-from ..core import backup_status
+from ..core import backup_reports, backup_status
 
 _logger = logging.getLogger(__name__)
 
@@ -41,15 +42,24 @@ def build_parser():
     return parser
 
 
+def _utc_when_naive(text):
+    """The command line documents "UTC when no offset"; the API always wants the offset."""
+    try:
+        parsed = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return text  # the validator names the field
+    return text if parsed.tzinfo else text.strip() + "+00:00"
+
+
 def report_from_args(args):
-    report = {"kind": args.kind, "status": args.status, "started_at": args.started_at,
+    report = {"kind": args.kind, "status": args.status, "started_at": _utc_when_naive(args.started_at),
               "location": args.location, "checksum_verified": args.checksum_verified,
               "restore_verified": args.restore_verified, "message": args.message}
     if args.ended_at:
-        report["ended_at"] = args.ended_at
+        report["ended_at"] = _utc_when_naive(args.ended_at)
     if args.size_bytes is not None:
         report["size_bytes"] = args.size_bytes
-    return backup_status.validate_report(report)
+    return backup_reports.validate_report(report)
 
 
 class ObservabilityBackup(Command):
@@ -62,7 +72,7 @@ class ObservabilityBackup(Command):
         args, odoo_args = parser.parse_known_args(cmdargs)
         try:
             values = report_from_args(args)
-        except backup_status.ReportError as exc:
+        except backup_reports.ReportError as exc:
             sys.stderr.write("observability-backup: invalid %s: %s\n" % (exc.field, exc.message))
             sys.exit(2)
         config_args = (["-c", args.config] if args.config else []) + odoo_args

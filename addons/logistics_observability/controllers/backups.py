@@ -4,7 +4,7 @@ import logging
 from odoo import http
 from odoo.http import request
 
-from ..core import backup_status
+from ..core import backup_reports
 from .ingest import error_response, read_integration_body
 
 _logger = logging.getLogger(__name__)
@@ -14,13 +14,13 @@ class ObservabilityBackupsController(http.Controller):
     @http.route("/logistics_observability/backups", type="http", auth="bearer", methods=["POST"], csrf=False,
                 save_session=False)
     def post_backups(self, **_kwargs):
-        raw, refused = read_integration_body(backup_status.MAX_BODY)
+        raw, refused = read_integration_body(backup_reports.MAX_BODY)
         if refused:
             return refused
         try:
-            reports = backup_status.parse_body(raw)
-        except backup_status.ReportError as exc:
-            return error_response(exc.message, exc.field, getattr(exc, "status", 400))
+            reports = backup_reports.parse_body(raw)
+        except backup_reports.ReportError as exc:
+            return error_response(exc)
         Run = request.env["logistics.backup.run"].sudo()
         before = Run.search_count([])
         runs = Run._ingest(reports, source="api")

@@ -21,6 +21,6 @@ class ObservabilityEventsController(http.Controller):
         try:
             events = core_events.parse_body(raw, core_workflow.known)
         except core_events.EventError as exc:
-            return error_response(exc.message, exc.field, exc.status)
+            return error_response(exc)
         accepted, duplicates = request.env["logistics.workflow.event"].sudo()._ingest(events)
         return request.make_json_response({"accepted": accepted, "duplicates": duplicates})

@@ -72,7 +72,7 @@ class LogisticsBackupRun(models.Model):
 
     @api.model
     def _ingest(self, reports, source="api"):
-        """Create or update runs from validated reports (see ``backup_status.validate_payload``).
+        """Create or update runs from validated reports (see ``backup_reports.parse_body``).
 
         Idempotent on (kind, started_at, location): a report for an existing run
         updates it (a ``running`` run later reported ``success``). Returns the runs.
