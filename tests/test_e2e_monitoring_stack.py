@@ -176,6 +176,41 @@ def test_every_target_up_and_every_group_evaluated(stack):
     assert len(rules) >= 40
 
 
+def test_both_ports_answer_through_prometheus_client_with_gzip(stack):
+    """The main port and the dedicated listener negotiate and compress alike."""
+    odoo = stack["odoo"]
+    token = (stack["tmp"] / "secrets" / "odoo_metrics_token").read_text().strip()
+    cases = [
+        (
+            "text/plain;version=1.0.0;escaping=allow-utf-8,*/*;q=0.1",
+            "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        ),
+        (
+            "text/plain;version=0.0.4;q=0.3,application/openmetrics-text;version=1.0.0;q=0.9",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
+        ),
+        (None, "text/plain; version=0.0.4; charset=utf-8"),
+    ]
+    for base in (odoo.url, "http://" + stack["metrics"]):
+        for accept, ctype in cases:
+            headers = {"Authorization": "Bearer " + token, "Accept-Encoding": "gzip"}
+            if accept:
+                headers["Accept"] = accept
+            r = requests.get(base + "/metrics", headers=headers, timeout=30)
+            assert r.status_code == 200, (base, r.text[:300])
+            assert r.headers["Content-Type"] == ctype, base
+            assert r.headers["Content-Encoding"] == "gzip"
+            assert int(r.headers["Content-Length"]) < len(r.content)  # really compressed
+            assert "odoo_build_info{" in r.text
+            assert r.text.endswith("# EOF\n") == ctype.startswith("application/openmetrics-text")
+        r = requests.get(
+            base + "/metrics",
+            headers={"Authorization": "Bearer " + token, "Accept-Encoding": "identity"},
+            timeout=30,
+        )
+        assert "Content-Encoding" not in r.headers and "odoo_build_info{" in r.text
+
+
 def _check_routed(alert, path, receiver):
     assert path == "/" + receiver, path
     for key in ("tenant", "probable_dependency", "blast_radius", "first_action", "summary"):

@@ -31,6 +31,7 @@ import threading
 import time
 
 from . import buckets as _buckets
+from . import names as _names
 from . import store as _store
 
 _logger = logging.getLogger(__name__)
@@ -417,6 +418,7 @@ def _define(cls, name, *args, **kwargs):
             if existing._spec() != metric._spec():
                 raise ValueError("metric %s already defined differently" % name)
             return existing
+        _names.claim(name, metric.kind)  # ValueError when another metric exposes one of its names
         _registry[name] = metric
     return metric
 
