@@ -27,6 +27,24 @@ BINARIES = {
 }
 
 
+APIKEY = """
+group = env.ref("logistics_observability.group_observability_integration")
+user = env["res.users"].create({"name": "Integration", "login": "lo_integration",
+                                "groups_id": [(6, 0, [env.ref("base.group_user").id, group.id])]})
+key = env["res.users.apikeys"].with_user(user).sudo()._generate(None, "integration", None)
+env.cr.commit()
+print("APIKEY=" + key)
+"""
+
+
+def api_key(db):
+    """An API key of a new user of ``db`` in the Observability Integration group."""
+    proc = odoo_harness.run_shell(db, APIKEY)
+    key = next((line[7:] for line in proc.stdout.splitlines() if line.startswith("APIKEY=")), None)
+    assert key, proc.stdout[-2000:]
+    return key
+
+
 def missing_binaries(names=BINARIES):
     return [BINARIES[n] for n in names if not shutil.which(BINARIES[n])]
 

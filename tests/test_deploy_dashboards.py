@@ -107,3 +107,27 @@ def test_promql_name_extraction():
     assert promql_names.metric_names(expr) == {"odoo_a_total", "pg_settings_max_connections",
                                                "odoo_b_seconds_bucket", "tenant:odoo_c:rate5m"}
     assert promql_names.family("odoo_b_seconds_bucket") == "odoo_b_seconds"
+
+
+def test_latency_panels_show_exemplars_linking_to_logs():
+    """Every timeseries on an exemplar-carrying histogram asks for exemplars; the datasource
+    turns their trace_id into a log link; the compose Prometheus stores them."""
+    gen = load_generator()
+    seen = 0
+    for path in promql_names.dashboard_files():
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                latency = any(h in target["expr"] for h in gen.EXEMPLAR_HISTOGRAMS)
+                if panel["type"] == "timeseries" and latency:
+                    assert target.get("exemplar") is True, (path.name, panel["title"])
+                    seen += 1
+                else:
+                    assert "exemplar" not in target, (path.name, panel["title"])
+    assert seen >= 7
+    ds = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    prom = next(d for d in ds["datasources"] if d["type"] == "prometheus")
+    [dest] = prom["jsonData"]["exemplarTraceIdDestinations"]
+    assert dest["name"] == "trace_id" and dest["url"].endswith("$${__value.raw}")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert "--enable-feature=exemplar-storage" in compose["services"]["prometheus"]["command"]
+    assert "LOGS_TRACE_URL" in compose["services"]["grafana"]["environment"]

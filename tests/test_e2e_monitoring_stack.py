@@ -22,14 +22,6 @@ pytestmark = [pytest.mark.odoo, pytest.mark.slow]
 TAG = "lotest_mon"
 SCALE = 30
 SHIPPED_RULES = odoo_harness.ROOT / "deploy" / "prometheus" / "rules"
-APIKEY = """
-group = env.ref("logistics_observability.group_observability_integration")
-user = env["res.users"].create({"name": "Backup job", "login": "backup_job",
-                                "groups_id": [(6, 0, [env.ref("base.group_user").id, group.id])]})
-key = env["res.users.apikeys"].with_user(user).sudo()._generate(None, "backups", None)
-env.cr.commit()
-print("APIKEY=" + key)
-"""
 
 
 def shipped_groups():
@@ -47,9 +39,7 @@ def stack(two_tenants, tmp_path_factory):
         pytest.skip("NOT INSTALLED (scripts/bootstrap.sh installs them): %s" % " ".join(missing))
     tmp = tmp_path_factory.mktemp("stack")
     a = two_tenants[0]
-    proc = odoo_harness.run_shell(a, APIKEY)
-    key = next((line[7:] for line in proc.stdout.splitlines() if line.startswith("APIKEY=")), None)
-    assert key, proc.stdout[-2000:]
+    key = native_stack.api_key(a)
     ports = {
         name: odoo_harness.free_port()
         for name in ("redis", "metrics", "prometheus", "alertmanager", "pg_exp", "redis_exp", "blackbox")

@@ -13,6 +13,10 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "dashboards"
 DS = {"type": "prometheus", "uid": "prometheus"}
 RI = "$__rate_interval"
+# Latency histograms whose buckets carry exemplars (trace_id): their panels show them, and the
+# datasource's exemplarTraceIdDestinations turns a trace_id into a link to its log lines.
+EXEMPLAR_HISTOGRAMS = ("odoo_http_request_duration_seconds_bucket", "odoo_workflow_duration_seconds_bucket",
+                       "odoo_carrier_request_duration_seconds_bucket")
 
 
 class Board:
@@ -44,7 +48,8 @@ class Board:
             "datasource": DS, "gridPos": {"h": h, "w": w, "x": self.x, "y": self.y},
             "targets": [
                 {"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend,
-                 **({"format": "table", "instant": True} if kind == "table" else {"range": True})}
+                 **({"format": "table", "instant": True} if kind == "table" else {"range": True}),
+                 **({"exemplar": True} if kind == "timeseries" and any(h in expr for h in EXEMPLAR_HISTOGRAMS) else {})}
                 for i, (expr, legend) in enumerate(targets)
             ],
             "fieldConfig": {"defaults": {"unit": unit or "short"}, "overrides": []},

@@ -21,10 +21,10 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as _pc
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as _om
-from prometheus_client.samples import Sample
+from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
-from . import auth, metrics, names
+from . import auth, exemplars, metrics, names
 
 _logger = logging.getLogger(__name__)
 
@@ -40,8 +40,18 @@ _LIB_TYPES = {"untyped": "unknown"}
 # the collector (library path)
 
 
-def to_metric(fam):
-    """A :class:`metrics.Family` as a prometheus_client ``Metric`` (samples as the library writes them)."""
+def _exemplars_of(fam, table):
+    """``{(series hash, bucket): (trace_id, value, timestamp)}`` for ``fam`` or None."""
+    if not table or fam.type != "histogram":
+        return None
+    return table.get(exemplars.name_key(fam.name))
+
+
+def to_metric(fam, table=None):
+    """A :class:`metrics.Family` as a prometheus_client ``Metric`` (samples as the library writes them).
+
+    ``table`` is an :func:`exemplars.snapshot`: histogram buckets get their exemplar.
+    """
     kind = fam.type
     metric = Metric(names.family_name(fam.name, kind), fam.help, _LIB_TYPES.get(kind, kind))
     labelnames = fam.labelnames
@@ -49,12 +59,16 @@ def to_metric(fam):
     if kind == "histogram":
         bounds = [floatToGoString(b) for b in fam.buckets] + ["+Inf"]
         base = metric.name
+        found = _exemplars_of(fam, table)
         for lv, vals in fam.samples:
             labels = dict(zip(labelnames, lv, strict=True))
+            skey = exemplars.series_key(fam.name, lv) if found else None
             total = 0.0
             for i, bound in enumerate(bounds):
                 total += vals[i]
-                out.append(Sample(base + "_bucket", dict(labels, le=bound), total))
+                ex = found.get((skey, i)) if found else None
+                ex = Exemplar({"trace_id": ex[0]}, ex[1], ex[2]) if ex else None
+                out.append(Sample(base + "_bucket", dict(labels, le=bound), total, None, ex))
             out.append(Sample(base + "_count", labels, total))
             out.append(Sample(base + "_sum", labels, vals[len(bounds)]))
     else:
@@ -91,18 +105,19 @@ REGISTRY.register(COLLECTOR)
 
 
 class _FamiliesCollector:
-    def __init__(self, families):
+    def __init__(self, families, table=None):
         self._families = families
+        self._table = table
 
     def collect(self):
         for fam in self._families:
-            yield to_metric(fam)
+            yield to_metric(fam, self._table)
 
 
-def library_encode(families, openmetrics=False, escaping=UNDERSCORES):
-    """``families`` written by prometheus_client's own encoder."""
+def library_encode(families, openmetrics=False, escaping=UNDERSCORES, table=None):
+    """``families`` written by prometheus_client's own encoder (exemplars of ``table`` in OpenMetrics)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_FamiliesCollector(families))
+    registry.register(_FamiliesCollector(families, table if openmetrics else None))
     if openmetrics:
         return _om.generate_latest(registry, escaping=escaping)
     return _pc.generate_latest(registry, escaping=escaping)
@@ -170,7 +185,13 @@ def _fast_ok(fam):
     )
 
 
-def _write_family(fam, openmetrics, escaping, append):
+def _exemplar_text(ex):
+    # as the library's _compose_exemplar_string writes it
+    trace, value, when = ex
+    return ' # {trace_id="%s"} %s %s' % (_esc_value(trace), floatToGoString(value), when)
+
+
+def _write_family(fam, openmetrics, escaping, append, table=None):
     kind = fam.type
     base = names.family_name(fam.name, kind)
     if openmetrics:
@@ -203,6 +224,7 @@ def _write_family(fam, openmetrics, escaping, append):
         before = (order[:cut], escaped[:cut])
         after = (order[cut + 1 :], escaped[cut + 1 :])
         tag = ("h", openmetrics, escaping, fam.name, labelnames, tuple(bounds))
+        found = _exemplars_of(fam, table) if openmetrics else None
         for lv, vals in fam.samples:
             key = (tag, lv)
             lines = cache.get(key)
@@ -215,9 +237,17 @@ def _write_family(fam, openmetrics, escaping, append):
                 lines += ["%s%s " % (count, plain), "%s%s " % (sum_, plain)]
                 _prefixes.keep(key, lines, nb + 2)
             total = 0.0
-            for i in range(nb):
-                total += vals[i]
-                append(lines[i] + (nums.get(total) or _num(total)) + "\n")
+            if found:
+                skey = exemplars.series_key(fam.name, lv)
+                for i in range(nb):
+                    total += vals[i]
+                    ex = found.get((skey, i))
+                    tail = _exemplar_text(ex) + "\n" if ex else "\n"
+                    append(lines[i] + (nums.get(total) or _num(total)) + tail)
+            else:
+                for i in range(nb):
+                    total += vals[i]
+                    append(lines[i] + (nums.get(total) or _num(total)) + "\n")
             append(lines[nb] + (nums.get(total) or _num(total)) + "\n")
             append(lines[nb + 1] + _num(vals[nb]) + "\n")
     else:
@@ -233,24 +263,34 @@ def _write_family(fam, openmetrics, escaping, append):
             append(prefix + _num(value) + "\n")
 
 
-def encode(families, openmetrics=False, escaping=UNDERSCORES):
+def encode(families, openmetrics=False, escaping=UNDERSCORES, table=None):
     """The bytes :func:`library_encode` gives for ``families``, written faster."""
     out = []
     append = out.append
+    table = table if openmetrics else None
     for fam in families:
         if _fast_ok(fam):
-            _write_family(fam, openmetrics, escaping, append)
+            _write_family(fam, openmetrics, escaping, append, table)
         else:  # anything unusual: the library writes it (without its EOF line)
-            text = library_encode([fam], openmetrics, escaping).decode("utf-8")
+            text = library_encode([fam], openmetrics, escaping, table).decode("utf-8")
             append(text[: -len("# EOF\n")] if openmetrics else text)
     if openmetrics:
         append("# EOF\n")
     return "".join(out).encode("utf-8")
 
 
+def exemplar_table():
+    """The instance's exemplars (empty when they cannot be read: the answer goes on without)."""
+    try:
+        return exemplars.snapshot(metrics.get_store().directory)
+    except Exception:
+        _logger.warning("metrics: cannot read the exemplars", exc_info=True)
+        return {}
+
+
 def generate(openmetrics=False, escaping=UNDERSCORES):
-    """One exposition of everything (text 0.0.4, or OpenMetrics 1.0)."""
-    return encode(COLLECTOR.families(), openmetrics, escaping)
+    """One exposition of everything (text 0.0.4, or OpenMetrics 1.0 with exemplars)."""
+    return encode(COLLECTOR.families(), openmetrics, escaping, exemplar_table() if openmetrics else None)
 
 
 # ---------------------------------------------------------------------------

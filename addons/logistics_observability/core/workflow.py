@@ -25,7 +25,7 @@ import re
 import threading
 import time
 
-from . import buckets, context, metrics
+from . import buckets, context, exemplars, metrics
 from .ledger import Ledger
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
@@ -129,6 +129,7 @@ def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, refer
         duration = max(0.0, float(duration))
         RUNS.labels(tenant=label, workflow=workflow, outcome=outcome).inc()
         DURATION.labels(tenant=label, workflow=workflow).observe(duration)
+        exemplars.observe(DURATION, (label, workflow), duration)
         if sql_queries is not None:
             SQL_QUERIES.labels(tenant=label, workflow=workflow).observe(sql_queries)
         if start_delay is not None:
@@ -309,6 +310,7 @@ def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=No
         label = metrics.tenant_label(tenant)
         CARRIER_REQUESTS.labels(tenant=label, carrier=carrier, operation=operation, outcome=r.outcome).inc()
         CARRIER_DURATION.labels(tenant=label, carrier=carrier, operation=operation).observe(r.duration)
+        exemplars.observe(CARRIER_DURATION, (label, carrier, operation), r.duration)
     run.on_finish = finish
     stack = getattr(_local, "carriers", None)
     if stack is None:

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 
-from ...core import buckets, context, metrics
+from ...core import buckets, context, exemplars, metrics
 
 _logger = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ def _finish(state, environ):
     route = metrics.route_label(route)
     REQUESTS.labels(tenant, route, method, klass).inc()
     DURATION.labels(route, method).observe(elapsed)
+    exemplars.observe(DURATION, (route, method), elapsed)  # this request's trace id
     SQL_QUERIES.labels(route).observe(sql_count)
     SQL_SECONDS.labels(route).observe(sql_time)
     TENANT_SECONDS.labels(tenant).inc(elapsed)

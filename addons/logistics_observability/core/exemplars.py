@@ -1,0 +1,217 @@
+"""OpenMetrics exemplars (``trace_id``, value, timestamp) of histogram buckets, shared by every process.
+
+One fixed-size file per metrics directory, ``exemplars.bin``, mapped by every process of the
+instance: a 2-way set-associative table of :data:`ENTRIES` entries of 7 words (metric name hash,
+series hash, bucket index, value, timestamp, trace id high and low 64 bits). A series' bucket has
+one entry; the latest observation wins (an older one never overwrites a newer one); when both
+ways of a set are taken by other buckets, the older is evicted. Writers and readers lock the file
+(POSIX record lock, per process, plus a thread lock), so a reader never sees half an entry. The
+file's disk space is reserved when it is created, so a full disk disables exemplars (one log
+line) rather than faulting on a page. Size is fixed: memory and disk stay bounded whatever the
+number of series.
+
+Exemplars are a hint linking a slow bucket to the log line of one run; recording never raises.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import mmap
+import os
+import struct
+import threading
+import time
+from bisect import bisect_left
+
+from . import context, metrics
+
+_logger = logging.getLogger(__name__)
+
+MAGIC = 0x4F42455845303031  # "OBEXE001"
+ENTRIES = 1 << 14  # 16384 bucket exemplars, 900 KiB: a scrape reads the table in about a millisecond
+_ENTRY = struct.Struct("<QQqddQQ")  # name hash, series hash, bucket, value, timestamp, trace hi, lo
+_HEADER = 64
+SIZE = _HEADER + ENTRIES * _ENTRY.size
+FILENAME = "exemplars.bin"
+_SETS = ENTRIES // 2
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK = (1 << 64) - 1
+
+_state = {"directory": None, "map": None, "fd": None, "failed": None}
+_keys = {}  # (name, label values) -> (name hash, series hash), bounded
+_KEYS_MAX = 100000
+_lock = threading.Lock()
+_logged = set()
+
+
+def _log_once(key, msg, *args):
+    if key not in _logged and len(_logged) < 100:
+        _logged.add(key)
+        _logger.warning(msg, *args)
+
+
+def _hash(text):
+    value = int.from_bytes(
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
+    )
+    return value or 1  # 0 marks a free entry
+
+
+def name_key(name):
+    return _hash(name)
+
+
+def series_key(name, labelvalues):
+    return _hash(name + "\x00" + "\x00".join(labelvalues))
+
+
+def _reset():
+    mm, fd = _state["map"], _state["fd"]
+    _state.update(directory=None, map=None, fd=None, failed=None)
+    with contextlib.suppress(OSError, ValueError):
+        if mm is not None:
+            mm.close()
+    with contextlib.suppress(OSError):
+        if fd is not None:
+            os.close(fd)
+
+
+def _open(directory):
+    """The table mapped for ``directory`` (created on first use), or None when it cannot be."""
+    if _state["directory"] == directory:
+        return _state["map"]
+    _reset()
+    _state["directory"] = directory
+    path = os.path.join(directory, FILENAME)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            try:
+                if os.fstat(fd).st_size < SIZE:
+                    os.posix_fallocate(fd, 0, SIZE)  # disk space first: no SIGBUS on a full disk
+                    os.pwrite(fd, struct.pack("<QQ", MAGIC, ENTRIES), 0)
+                elif struct.unpack("<QQ", os.pread(fd, 16, 0)) != (MAGIC, ENTRIES):
+                    raise OSError("%s is not an exemplar table of this version" % path)
+            finally:
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+            mm = mmap.mmap(fd, SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        except BaseException:
+            os.close(fd)
+            raise
+    except OSError as exc:
+        _state["failed"] = str(exc)
+        _log_once(("open", directory), "metrics: exemplars disabled for %s: %s", directory, exc)
+        return None
+    _state.update(map=mm, fd=fd)
+    return mm
+
+
+def _after_fork_in_child():
+    global _lock
+    _lock = threading.Lock()  # the parent's may have been held by another thread at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _set_of(skey, bucket):
+    return ((skey + (bucket + 1) * _GOLDEN) & _MASK) % _SETS * 2
+
+
+def record(directory, name, labelvalues, buckets, value, trace_id=None, when=None):
+    """Remember ``trace_id`` as the exemplar of the bucket of ``value`` (the request's trace by default).
+
+    ``buckets`` are the histogram's finite upper bounds; a value above them lands in +Inf.
+    """
+    try:
+        labelvalues = tuple(labelvalues)
+        if trace_id is None:
+            trace_id = context.current().get("trace_id")
+        if not trace_id or len(trace_id) != 32:
+            return False
+        hi, lo = int(trace_id[:16], 16), int(trace_id[16:], 16)
+        value = float(value)
+        when = time.time() if when is None else float(when)
+        bucket = bisect_left(buckets, value)
+        keys = _keys.get((name, labelvalues))
+        if keys is None:
+            keys = (name_key(name), series_key(name, labelvalues))
+            if len(_keys) < _KEYS_MAX:
+                _keys[(name, labelvalues)] = keys
+        nkey, skey = keys
+        first = _set_of(skey, bucket)
+        with _lock:
+            mm = _open(directory)
+            if mm is None:
+                return False
+            fd = _state["fd"]
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            try:
+                ways = [
+                    (first + w, _ENTRY.unpack_from(mm, _HEADER + (first + w) * _ENTRY.size)) for w in (0, 1)
+                ]
+                mine = [(i, e) for i, e in ways if e[0] == nkey and e[1] == skey and e[2] == bucket]
+                if mine:
+                    index, entry = mine[0]
+                    if entry[4] > when:
+                        return False  # a later exemplar is already there
+                else:
+                    index, entry = min(ways, key=lambda w: w[1][4])  # free (0) or the oldest
+                _ENTRY.pack_into(mm, _HEADER + index * _ENTRY.size, nkey, skey, bucket, value, when, hi, lo)
+            finally:
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+        return True
+    except Exception as exc:  # never fails the observed operation
+        _log_once(("record", type(exc).__name__), "metrics: cannot record an exemplar: %s", exc)
+        return False
+
+
+def observe(metric, labelvalues, value, trace_id=None, directory=None):
+    """Record an exemplar for ``metric`` (a :mod:`.metrics` histogram) and these label values.
+
+    Call it next to ``metric.labels(*labelvalues).observe(value)``, with the same (capped) values.
+    """
+    if directory is None:
+        directory = metrics.get_store().directory
+    labelvalues = tuple(metrics._clip(v) for v in labelvalues)  # as the store keeps them
+    return record(directory, metric.name, labelvalues, metric.buckets, value, trace_id)
+
+
+def snapshot(directory):
+    """``{name hash: {(series hash, bucket): (trace_id, value, timestamp)}}`` of every entry."""
+    with _lock:
+        mm = _open(directory)
+        if mm is None:
+            return {}
+        fd = _state["fd"]
+        fcntl.lockf(fd, fcntl.LOCK_SH)
+        try:
+            data = mm[_HEADER:SIZE]
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+    out = {}
+    words = memoryview(data).cast("Q")
+    width = _ENTRY.size // 8
+    for start in range(0, len(words), width):
+        if words[start]:  # taken entries only
+            nkey, skey, bucket, value, when, hi, lo = _ENTRY.unpack_from(data, start * 8)
+            out.setdefault(nkey, {})[(skey, bucket)] = ("%016x%016x" % (hi, lo), value, when)
+    return out
+
+
+def clear(directory):
+    """Forget every exemplar of ``directory`` (a new run of the instance)."""
+    with _lock:
+        mm = _open(directory)
+        if mm is None:
+            return
+        fd = _state["fd"]
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        try:
+            mm[_HEADER:SIZE] = bytes(SIZE - _HEADER)
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
