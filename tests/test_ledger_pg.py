@@ -1,6 +1,7 @@
 """Workflow ledger against a real PostgreSQL: batched upserts, exact sums, retries, fork safety."""
 import contextlib
 import multiprocessing
+import os
 import time
 
 import odoo_harness
@@ -53,7 +54,7 @@ class _Spy:
         self._cr, self._owner = cr, owner
 
     def execute(self, sql, params=None):
-        if sql.startswith("INSERT INTO"):
+        if "INSERT INTO logistics_workflow_ledger AS" in sql:  # the upsert (one statement per write)
             self._owner.upserts += 1
         return self._cr.execute(sql, params)
 
@@ -159,3 +160,79 @@ def test_two_processes_sum_exactly_and_forked_children_do_not_rewrite_parent_row
     assert total == 2 * 3000 + 1
     failures = sum(r[2] for r in rows(dbname) if r[1] == "failure")
     assert failures == 2 * 1000
+
+
+def total(dbname):
+    return sum(r[2] for r in rows(dbname))
+
+
+def test_lost_commit_acknowledgement_is_not_written_twice(tenant_dbs):
+    real = CountingConnector()
+    calls = {"n": 0}
+
+    @contextlib.contextmanager
+    def ack_lost(dbname):
+        calls["n"] += 1
+        with real(dbname) as cr:
+            yield cr
+        if calls["n"] == 1:  # committed, but the client never heard of it
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    led = ledger.Ledger(connect=ack_lost, interval=3600)
+    for _ in range(7):
+        led.record(tenant_dbs[0], "dispatch", "success", 0.2)
+    assert led.flush() == 0 and led.pending() == {tenant_dbs[0]: 7}
+    led.record(tenant_dbs[0], "dispatch", "success", 0.2)
+    led.flush()  # the retried batch is known: skipped; the new run is written
+    led.flush()
+    assert total(tenant_dbs[0]) == 8 and led.pending() == {}
+
+
+def _record_then_die(spool_dir, dbname, n, die_after_commit):
+    import signal
+
+    @contextlib.contextmanager
+    def connect_then_die(name):
+        with CountingConnector()(name) as cr:
+            yield cr
+        os.kill(os.getpid(), signal.SIGKILL)  # committed; the spool file is still there
+
+    led = ledger.Ledger(connect=connect_then_die if die_after_commit else None, interval=3600,
+                        spool_dir=spool_dir)
+    for i in range(n):
+        led.record(dbname, "pod_sync", "failure" if i % 4 == 0 else "success", 0.01 * i)
+    if die_after_commit:
+        led.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("die_after_commit", [False, True], ids=["before_flush", "after_commit"])
+def test_sigkilled_process_runs_are_adopted_exactly_once(tenant_dbs, tmp_path, die_after_commit):
+    dbname, spool = tenant_dbs[0], str(tmp_path / "spool")
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_record_then_die, args=(spool, dbname, 1000, die_after_commit))
+             for _ in range(3)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == -9
+    assert total(dbname) == (3000 if die_after_commit else 0)
+    survivor = ledger.Ledger(connect=CountingConnector(), interval=3600, spool_dir=spool)
+    survivor.record(dbname, "pod_sync", "success", 0.5)
+    survivor.flush()
+    assert total(dbname) == 3001
+    assert sum(r[2] for r in rows(dbname) if r[1] == "failure") == 3 * 250
+    survivor.flush()
+    survivor.stop()
+    assert total(dbname) == 3001 and os.listdir(spool) == []
+
+
+def test_live_process_spool_is_not_adopted(tenant_dbs, tmp_path):
+    spool = str(tmp_path / "spool")
+    owner = ledger.Ledger(connect=None, interval=3600, spool_dir=spool)
+    owner.record(tenant_dbs[0], "cron", "success", 1.0)
+    other = ledger.Ledger(connect=CountingConnector(), interval=3600, spool_dir=spool)
+    assert other.flush() == 0 and total(tenant_dbs[0]) == 0
+    owner.connect = CountingConnector()
+    assert owner.flush() == 1 and total(tenant_dbs[0]) == 1

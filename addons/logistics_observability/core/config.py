@@ -24,6 +24,7 @@ KEYS = {
     "observability_max_tenants": ("ODOO_OBSERVABILITY_MAX_TENANTS", 500),
     "observability_max_routes": ("ODOO_OBSERVABILITY_MAX_ROUTES", 200),
     "observability_redis_url": ("ODOO_OBSERVABILITY_REDIS_URL", None),
+    "observability_ledger_flush_interval": ("ODOO_OBSERVABILITY_LEDGER_FLUSH_INTERVAL", 5.0),
 }
 
 LOG_FORMATS = ("text", "json")
@@ -46,6 +47,7 @@ class Config:
         self.max_tenants = 500
         self.max_routes = 200
         self.redis_url = None
+        self.ledger_flush_interval = 5.0
         self.errors = {}  # key -> message
         self.db = {}  # PostgreSQL connection parameters for health checks
 
@@ -114,6 +116,7 @@ def load(options, environ=None, odoo_version=None):
     parse("observability_max_tenants", "max_tenants", lambda v: _int(v, 1, 100000))
     parse("observability_max_routes", "max_routes", lambda v: _int(v, 1, 100000))
     parse("observability_redis_url", "redis_url", _redis_url)
+    parse("observability_ledger_flush_interval", "ledger_flush_interval", _flush_interval)
     if not cfg.release:
         cfg.release = cfg.version
     if not cfg.metrics_dir:
@@ -122,6 +125,13 @@ def load(options, environ=None, odoo_version=None):
     cfg.db = {k: options.get(k) for k in ("db_host", "db_port", "db_user", "db_password", "db_sslmode")
               if options.get(k) not in (None, False, "")}
     return cfg
+
+
+def _flush_interval(value):
+    seconds = float(str(value).strip())
+    if not 0.1 <= seconds <= 300:  # also refuses nan
+        raise ValueError("must be between 0.1 and 300 seconds")
+    return seconds
 
 
 def _log_format(value):

@@ -127,15 +127,18 @@ def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, refer
         tenant = tenant or default_tenant()
         label = metrics.tenant_label(tenant)
         duration = max(0.0, float(duration))
-        RUNS.labels(tenant=label, workflow=workflow, outcome=outcome).inc()
+        runs = RUNS.labels(tenant=label, workflow=workflow, outcome=outcome)
+        # back to back, ledger (spooled to disk) first: a SIGKILL between two recordings of the
+        # same run is as unlikely as can be
+        LEDGER.record(tenant, workflow, outcome, duration, sql_queries or 0, start_delay=start_delay,
+                      when=when)
+        runs.inc()
         DURATION.labels(tenant=label, workflow=workflow).observe(duration)
         exemplars.observe(DURATION, (label, workflow), duration)
         if sql_queries is not None:
             SQL_QUERIES.labels(tenant=label, workflow=workflow).observe(sql_queries)
         if start_delay is not None:
             START_DELAY.labels(tenant=label, workflow=workflow).observe(max(0.0, start_delay))
-        LEDGER.record(tenant, workflow, outcome, duration, sql_queries or 0, start_delay=start_delay,
-                      when=when)
         if log:
             fields = {"workflow": workflow, "outcome": outcome, "duration_ms": round(duration * 1000.0, 3),
                       "reference": reference, "tenant": tenant}

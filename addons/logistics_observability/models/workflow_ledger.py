@@ -1,7 +1,6 @@
-import contextlib
 import logging
 
-from odoo import api, fields, models, sql_db, tools
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..core import ledger as core_ledger
@@ -10,34 +9,11 @@ from ..core import workflow as core_workflow
 _logger = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
-def _tenant_cursor(dbname):
-    """A cursor of its own on ``dbname`` (never the observed request's); commits on success."""
-    with sql_db.db_connect(dbname).cursor() as cr:
-        yield cr
-
-
-def _configure_ledger():
-    ledger = core_workflow.LEDGER
-    if ledger.connect is None:
-        ledger.connect = _tenant_cursor
-        try:
-            interval = float(tools.config.get("observability_ledger_flush_interval") or ledger.interval)
-            if 0.1 <= interval <= 300:
-                ledger.interval = interval
-        except (TypeError, ValueError):
-            _logger.error("logistics_observability: invalid observability_ledger_flush_interval; using %ss",
-                          ledger.interval)
-
-
-_configure_ledger()
-
-
 class LogisticsWorkflowLedger(models.Model):
     """Exact per-minute counts of workflow runs in this database (read-only).
 
     The table is written by batched upserts from every Odoo process (see
-    ``core/ledger.py``), outside the observed transactions.
+    ``core/ledger.py``, wired in ``compat``), outside the observed transactions.
     """
 
     _name = "logistics.workflow.ledger"
