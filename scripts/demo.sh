@@ -147,7 +147,8 @@ EOT
 chmod 600 "$STATE/odoo.conf"
 
 say "starting Odoo (prefork) on http://127.0.0.1:$HTTP_PORT"
-setsid "$ODOO" -c "$STATE/odoo.conf" >"$STATE/odoo.stdout" 2>&1 &
+# the addon's launcher: JSON logs from the very first line (version banner included)
+setsid "$ODOO" --addons-path="$ROOT/addons" observability-server -c "$STATE/odoo.conf" >"$STATE/odoo.stdout" 2>&1 &
 echo $! > "$STATE/odoo.pid"
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null 2>&1 && break

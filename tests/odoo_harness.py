@@ -26,6 +26,8 @@ VENV = Path(os.environ.get("LO_VENV", ROOT / ".venv"))
 PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": int(os.environ.get("PGPORT", "5432")),
       "user": os.environ.get("PGUSER", "root")}
 DB_PREFIX = "lotest_"
+#: The supported way to start Odoo with the addons (``odoo-bin observability-server``).
+LAUNCHER = "observability-server"
 
 
 def odoo_status():
@@ -155,7 +157,7 @@ class OdooServer:
     """
 
     def __init__(self, options=None, workers=2, max_cron_threads=1, load="base,web,logistics_observability",
-                 env=None, dbfilter=None):
+                 env=None, dbfilter=None, command=LAUNCHER):
         self.tmp = Path(tempfile.mkdtemp(prefix="lo-odoo-"))
         self.http_port = free_port()
         self.gevent_port = free_port()
@@ -173,6 +175,7 @@ class OdooServer:
             self.options["dbfilter"] = dbfilter
         self.options.update(options or {})
         self.env = dict(os.environ, **(env or {}))
+        self.command = command
         self.proc = None
 
     @property
@@ -187,7 +190,9 @@ class OdooServer:
 
     def start(self, wait_path="/health/live", timeout=90):
         conf = self.write_config()
-        self.proc = subprocess.Popen([*odoo_cmd(), "-c", str(conf)], cwd=ROOT, env=self.env,
+        # started the documented way: the addon's launcher (JSON logs from the first line)
+        launcher = ["--addons-path=" + addons_path(), self.command] if self.command else []
+        self.proc = subprocess.Popen([*odoo_cmd(), *launcher, "-c", str(conf)], cwd=ROOT, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.tmp / "stderr.log", "w"),
                                      start_new_session=True)
         deadline = time.time() + timeout

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Reads secrets from files (Docker/Kubernetes secrets) into the environment, waits for
-# PostgreSQL, then runs Odoo with $ODOO_RC. The database password goes to libpq through
+# PostgreSQL, then runs Odoo with $ODOO_RC through the addon's launcher (logs in the configured
+# format from the first line). The database password goes to libpq through
 # PGPASSWORD, so it never appears on a command line.
 set -euo pipefail
 
@@ -37,9 +38,19 @@ while True:
 PY
 }
 
+addons_path() {  # the configuration's addons_path: the launcher must be found before -c is read
+    python3 - <<'PY'
+import configparser, os
+conf = configparser.ConfigParser()
+conf.read(os.environ.get("ODOO_RC", "/etc/odoo/odoo.conf"))
+print(conf.get("options", "addons_path", fallback="/mnt/extra-addons"))
+PY
+}
+
 if [ "${1:-odoo}" = "odoo" ] || [ "${1:0:1}" = "-" ]; then
     [ "${1:-}" = "odoo" ] && shift
     wait_for_postgres
-    exec odoo "$@"
+    # observability-server: Odoo's server with the configured (JSON) log format from the first line
+    exec odoo --addons-path="$(addons_path)" observability-server "$@"
 fi
 exec "$@"

@@ -1,2 +1,3 @@
 
 from . import backup_report
+from . import server

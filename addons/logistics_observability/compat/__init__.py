@@ -43,3 +43,11 @@ def install():
             _installed.add(name)
         except Exception:
             _logger.exception("logistics_observability: hook %s failed to install", name)
+
+
+def early_logging(args):
+    """Parse Odoo's configuration from the command line ``args`` and set up its logging in the
+    configured format, before Odoo logs anything (``odoo-bin observability-server``)."""
+    early = getattr(version, "EARLY_LOGGING", None)
+    if early is not None:
+        early(args)

@@ -3,3 +3,5 @@ from . import collectors, cron, http, ledger, log, server
 
 # Install order: the server hook parses the options the others read.
 CONCERNS = (server, http, log, cron, collectors, ledger)
+# Logging set up before Odoo's first line (odoo-bin observability-server).
+EARLY_LOGGING = log.early

@@ -4,7 +4,8 @@ Odoo configures one handler on the root logger (stderr, ``logfile`` or
 syslog) with its ``DBFormatter``/``ColoredFormatter``; ``log_db`` adds a
 PostgreSQL handler that writes ``ir_logging`` rows (left alone: it is not a
 text stream). Lines Odoo writes before the server-wide modules load (its first
-few start-up lines) keep the text format.
+few start-up lines) keep the text format, unless Odoo is started with
+``odoo-bin observability-server`` (see :func:`early`).
 """
 import logging
 
@@ -53,3 +54,12 @@ def install():
     for handler in handlers:
         handler.setFormatter(formatter)
     _logger.info("logistics_observability: JSON log format enabled on %d handler(s)", len(handlers))
+
+
+def early(args):
+    """Odoo's logging set up from ``args`` (as ``odoo-bin server`` would), then switched to JSON
+    when configured: Odoo's own start-up lines (version banner included) are JSON too."""
+    from odoo.tools import config
+
+    config.parse_config(args, setup_logging=True)
+    install()
