@@ -6,9 +6,11 @@ the field, never a 5xx; a rejected body writes nothing, an accepted one exactly 
 a duplicate is acknowledged and counted once (database rows, ledger and metrics alike).
 """
 
+import concurrent.futures
 import contextlib
 import datetime
 import json
+import threading
 import time
 
 import odoo_harness
@@ -260,3 +262,29 @@ def test_duplicates_are_counted_once(server):
     }
     answers = [post(server, BACKUPS, json.dumps(report)).json() for _ in range(3)]
     assert [a["created"] for a in answers] == [1, 0, 0] and len({a["ids"][0] for a in answers}) == 1
+
+
+def test_concurrent_duplicate_backup_reports_are_one_run(server):
+    report = json.dumps(
+        {
+            "kind": "wal",
+            "status": "success",
+            "started_at": "2025-04-02T03:00:00Z",
+            "ended_at": "2025-04-02T03:00:05Z",
+            "location": "s3://dup/wal-race",
+        }
+    )
+    barrier = threading.Barrier(6)
+
+    def send(_):
+        barrier.wait()
+        return post(server, BACKUPS, report)
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(6)))
+    assert [a.status_code for a in answers] == [200] * 6, [a.text[:300] for a in answers]
+    assert sum(a.json()["created"] for a in answers) == 1
+    assert len({a.json()["ids"][0] for a in answers}) == 1
+    with contextlib.closing(odoo_harness.pg_connect(server.db)) as conn, conn.cursor() as cr:
+        cr.execute("SELECT count(*) FROM logistics_backup_run WHERE location = 's3://dup/wal-race'")
+        assert cr.fetchone()[0] == 1

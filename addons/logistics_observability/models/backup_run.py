@@ -1,6 +1,9 @@
 import datetime
 
+import psycopg2.errors
+
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..core import backup_status
 
@@ -87,8 +90,19 @@ class LogisticsBackupRun(models.Model):
             if existing:
                 existing.write({k: v for k, v in values.items() if k != "source"})
                 runs |= existing
-            else:
-                runs |= self.create(values)
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    run = self.create(values)
+                    run.flush_recordset()
+                runs |= run
+            except psycopg2.errors.UniqueViolation:
+                # the same run was reported by a concurrent request that committed after this
+                # transaction began: Odoo retries a request on a serialization failure, and the
+                # retry sees the run and updates it (a duplicate, not an error)
+                self.env.cr.execute(SQL(
+                    "DO $$ BEGIN RAISE EXCEPTION 'backup run reported concurrently' "
+                    "USING ERRCODE = 'serialization_failure'; END $$"))
         return runs
 
     @api.model
