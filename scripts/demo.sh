@@ -79,10 +79,15 @@ need_template=0
 for t in $TENANTS; do installed "demo_$t" || need_template=1; done
 if [ $need_template = 1 ] && ! installed "$TEMPLATE"; then
   say "installing $MODULES with demo data in $TEMPLATE (a few minutes, once)"
+  if [ -n "$(psql_q "SELECT 1 FROM pg_database WHERE datname = '$TEMPLATE'")" ]; then
+    psql_q "ALTER DATABASE $TEMPLATE IS_TEMPLATE false" >/dev/null  # a template cannot be dropped
+  fi
   psql_q "DROP DATABASE IF EXISTS $TEMPLATE" >/dev/null
   "$ODOO" "${odoo_args[@]}" -d "$TEMPLATE" -i "$MODULES" --stop-after-init --max-cron-threads=0 \
     --log-level=warn --logfile="$STATE/install.log" || die "install failed, see $STATE/install.log"
 fi
+# Marked as a PostgreSQL template, it is no tenant: the metrics do not count it.
+if installed "$TEMPLATE"; then psql_q "ALTER DATABASE $TEMPLATE IS_TEMPLATE true" >/dev/null; fi
 for t in $TENANTS; do
   db=demo_$t
   if installed "$db"; then

@@ -171,3 +171,54 @@ def test_db_filter():
     assert tenant.db_filter(names, db_name="a2,b1") == ["a2", "b1"]
     assert tenant.db_filter(names, dbfilter="^a") == ["a1", "a2"]
     assert tenant.db_filter(names, dbfilter="^%d$") == names  # host-dependent: cannot exclude
+
+
+def test_tenant_definition_by_dbfilter_and_exclude():
+    names = ["demo_alpha", "demo_bravo", "demo_template", "lotest_x_1", "a.b", "postgres_copy"]
+    # a host-dependent dbfilter keeps what some host could select, drops the rest
+    assert tenant.db_filter(names, dbfilter="^demo_%d$") == ["demo_alpha", "demo_bravo", "demo_template"]
+    assert tenant.db_filter(names, dbfilter="^%h$") == names
+    assert tenant.db_filter(names, dbfilter="^%d$") == [n for n in names if "." not in n]
+    # the suite's own pattern drops served databases that are no tenants
+    assert tenant.db_filter(names, dbfilter="^demo_%d$", exclude="demo_template$") == [
+        "demo_alpha", "demo_bravo"]
+    assert tenant.db_filter(names, exclude="lotest_|demo_template") == [
+        "demo_alpha", "demo_bravo", "a.b", "postgres_copy"]
+    assert tenant.db_filter(names, dbfilter="^(demo_%d") == names, "a broken dbfilter excludes nothing"
+
+
+def test_tenant_exclude_option_is_validated():
+    from logistics_observability.core import config
+
+    cfg = config.load({"observability_tenant_exclude": "^(lotest_|staging_)"}, environ={})
+    assert cfg.tenant_exclude.match("staging_acme") and not cfg.tenant_exclude.match("acme")
+    cfg = config.load({}, environ={"ODOO_OBSERVABILITY_TENANT_EXCLUDE": "^tpl_"})
+    assert cfg.tenant_exclude.pattern == "^tpl_"
+    cfg = config.load({"observability_tenant_exclude": "(unclosed"}, environ={})
+    assert cfg.tenant_exclude is None
+    assert "not a regular expression" in cfg.errors["observability_tenant_exclude"]
+
+
+def test_template_and_excluded_databases_are_no_tenants(tenant_db, queue_template):
+    """A database PostgreSQL marks as a template, or one the exclude pattern names, is no tenant,
+    even with the addon installed; the others still are."""
+    db, _cards = tenant_db
+    tpl = odoo_harness.clone_db(queue_template, "lotest_plat_qj_tpl")
+    staging = odoo_harness.clone_db(queue_template, "lotest_plat_qj_staging")
+    try:
+        with contextlib.closing(odoo_harness.pg_connect()) as conn, conn.cursor() as cr:
+            cr.execute('ALTER DATABASE "%s" IS_TEMPLATE true' % tpl)
+        names = {db, tpl, staging}
+        def filter_fn(found):
+            return tenant.db_filter([n for n in found if n in names], exclude="^lotest_plat_qj_st")
+
+        coll = tenant.TenantCollector(PARAMS, filter_fn, ttl=30)
+        assert coll.refresh()
+        assert set(coll.data) == {db}
+        families, ok = coll.collect()
+        assert ok and value(samples(families), "odoo_tenant_databases") == 1
+    finally:
+        with contextlib.closing(odoo_harness.pg_connect()) as conn, conn.cursor() as cr:
+            cr.execute('ALTER DATABASE "%s" IS_TEMPLATE false' % tpl)
+        odoo_harness.drop_db(tpl)
+        odoo_harness.drop_db(staging)

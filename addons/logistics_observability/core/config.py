@@ -6,6 +6,7 @@ only the feature it belongs to is disabled; Odoo starts normally.
 """
 import logging
 import os
+import re
 import urllib.parse
 
 _logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ KEYS = {
     "observability_max_routes": ("ODOO_OBSERVABILITY_MAX_ROUTES", 200),
     "observability_redis_url": ("ODOO_OBSERVABILITY_REDIS_URL", None),
     "observability_ledger_flush_interval": ("ODOO_OBSERVABILITY_LEDGER_FLUSH_INTERVAL", 5.0),
+    "observability_tenant_exclude": ("ODOO_OBSERVABILITY_TENANT_EXCLUDE", None),
 }
 
 LOG_FORMATS = ("text", "json")
@@ -48,6 +50,7 @@ class Config:
         self.max_routes = 200
         self.redis_url = None
         self.ledger_flush_interval = 5.0
+        self.tenant_exclude = None  # compiled pattern: served databases that are no tenants
         self.errors = {}  # key -> message
         self.db = {}  # PostgreSQL connection parameters for health checks
 
@@ -117,6 +120,7 @@ def load(options, environ=None, odoo_version=None):
     parse("observability_max_routes", "max_routes", lambda v: _int(v, 1, 100000))
     parse("observability_redis_url", "redis_url", _redis_url)
     parse("observability_ledger_flush_interval", "ledger_flush_interval", _flush_interval)
+    parse("observability_tenant_exclude", "tenant_exclude", _pattern)
     if not cfg.release:
         cfg.release = cfg.version
     if not cfg.metrics_dir:
@@ -132,6 +136,13 @@ def _flush_interval(value):
     if not 0.1 <= seconds <= 300:  # also refuses nan
         raise ValueError("must be between 0.1 and 300 seconds")
     return seconds
+
+
+def _pattern(value):
+    try:
+        return re.compile(str(value).strip())
+    except re.error as exc:
+        raise ValueError("not a regular expression: %s" % exc) from None
 
 
 def _log_format(value):

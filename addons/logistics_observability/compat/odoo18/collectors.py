@@ -37,7 +37,8 @@ def install():
     params = db_params(options)
 
     def filter_fn(names):
-        return tenant.db_filter(names, options.get("db_name"), options.get("dbfilter"))
+        return tenant.db_filter(names, options.get("db_name"), options.get("dbfilter"),
+                                obs_config.current().tenant_exclude)
 
     tenants = tenant.TenantCollector(params, filter_fn, ttl=TENANT_TTL)
     _state["tenants"] = tenants

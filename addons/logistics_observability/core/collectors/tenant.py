@@ -61,23 +61,36 @@ SELECT coalesce(channel, 'root'), state, count(*),
 MAIL_SQL = "SELECT coalesce(state, 'unknown'), count(*) FROM mail_mail GROUP BY 1"
 
 
-def db_filter(names, db_name=None, dbfilter=None):
-    """Apply Odoo's ``db_name`` (comma-separated list) and ``dbfilter`` options to ``names``.
+def db_filter(names, db_name=None, dbfilter=None, exclude=None):
+    """The tenant databases among ``names``: Odoo's ``db_name`` (comma-separated list) and
+    ``dbfilter`` options, then the suite's ``observability_tenant_exclude`` pattern.
 
-    A ``dbfilter`` using ``%h``/``%d`` depends on the request's host, so it cannot
-    exclude a database here: every database is kept.
+    A ``dbfilter`` using ``%h``/``%d`` depends on the request's host: a database is kept when
+    some host could select it (``%d`` stands for any name without a dot, ``%h`` for any host),
+    so ``^demo_%d$`` keeps ``demo_alpha`` and drops ``lotest_1``. ``exclude`` (a regular
+    expression, matched from the start of the name) drops databases that are served but are
+    no tenants (templates, staging copies).
     """
     names = list(names)
     if db_name:
         wanted = {n.strip() for n in str(db_name).split(",") if n.strip()}
         names = [n for n in names if n in wanted]
-    if dbfilter and "%h" not in dbfilter and "%d" not in dbfilter:
-        try:
-            pattern = re.compile(dbfilter)
-        except re.error:
-            return names
-        names = [n for n in names if pattern.match(n)]
+    if dbfilter:
+        pattern = _compile(str(dbfilter).replace("%h", "[^:]*").replace("%d", "[^.]*"))
+        if pattern is not None:
+            names = [n for n in names if pattern.match(n)]
+    if exclude:
+        pattern = exclude if hasattr(exclude, "match") else _compile(exclude)
+        if pattern is not None:
+            names = [n for n in names if not pattern.match(n)]
     return names
+
+
+def _compile(text):
+    try:
+        return re.compile(text)
+    except re.error:
+        return None  # an unusable pattern excludes nothing (Odoo reports its own dbfilter errors)
 
 
 def read_tenant(params, dbname, connect_timeout=pgconn.CONNECT_TIMEOUT,
