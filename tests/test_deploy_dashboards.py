@@ -14,7 +14,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 GRAFANA = ROOT / "deploy" / "grafana"
 EXPECTED = {"platform-overview.json", "tenant.json", "workflows.json", "crons-queues.json",
-            "postgres-redis.json", "backups.json", "slos.json"}
+            "postgres-redis.json", "backups.json", "slos.json", "security.json"}
 
 
 def load_generator():
@@ -96,7 +96,8 @@ def test_dashboards_cover_the_platform():
                  "odoo_redis_memory_used_bytes", "odoo_backup_last_success_timestamp_seconds",
                  "odoo_restore_test_last_success_timestamp_seconds",
                  "odoo_slo_error_budget_remaining_ratio", "odoo_tenant_request_seconds_total",
-                 "odoo_workflow_start_delay_seconds"):
+                 "odoo_workflow_start_delay_seconds", "odoo_auth_attempts_total",
+                 "odoo_privilege_changes_total", "odoo_endpoint_auth_failures_total"):
         assert name in used, name
 
 

@@ -18,6 +18,7 @@
         "views/queue_depth_views.xml",
         "views/backup_views.xml",
         "views/workflow_views.xml",
+        "views/audit_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -373,10 +373,39 @@ def slos():
     return b
 
 
+def security():
+    b = Board("odoo-security", "Odoo logistics: security", "Authentication attempts and privilege changes per tenant.",
+              ("security",), [TENANT])
+    b.row("Authentication")
+    b.panel("timeseries", "Failed authentication attempts by tenant and method", [
+        ("sum by (tenant, method) (rate(odoo_auth_attempts_total{outcome=\"failure\",%s}[%s]))" % (T, RI),
+         "{{tenant}} {{method}}")], unit="ops",
+        description="web_login, rpc_password and api_key failures; a brute force shows as a wall of failures.")
+    b.panel("timeseries", "Authentication failure ratio", [
+        ("tenant:odoo_auth_failure_ratio:rate10m{%s}" % T, "{{tenant}}")], unit="percentunit",
+        description="Failures over all attempts (10 min); OdooLoginBruteForce fires above 80 % with 0.1 failures/s.")
+    b.panel("stat", "Failed logins (24 h)", [
+        ("sum(increase(odoo_auth_attempts_total{outcome=\"failure\",%s}[1d]))" % T, "")], w=8, h=5,
+        thresholds=[(None, "green"), (20, "orange"), (200, "red")])
+    b.panel("stat", "Administrator rights granted (7 d)", [
+        ("sum(increase(odoo_privilege_changes_total{change=\"admin_granted\",%s}[7d]))" % T, "")], w=8, h=5,
+        thresholds=[(None, "green"), (1, "orange")])
+    b.panel("stat", "API keys created (7 d)", [
+        ("sum(increase(odoo_privilege_changes_total{change=\"api_key_created\",%s}[7d]))" % T, "")], w=8, h=5)
+    b.row("Privileges and endpoints")
+    b.panel("timeseries", "Privilege changes", [
+        ("sum by (tenant, change) (increase(odoo_privilege_changes_total{%s}[1h]))" % T, "{{tenant}} {{change}}")],
+        description="Administrators granted / revoked and API keys created / revoked per hour; details in the tenant's Security Audit menu.")
+    b.panel("timeseries", "Refused /metrics and ingest requests", [
+        ("sum by (endpoint, status) (rate(odoo_endpoint_auth_failures_total[%s]))" % RI, "{{endpoint}} {{status}}")],
+        unit="reqps", description="401: wrong credentials (metrics token, API key); 403: not allowed (not loopback, not in the integration group).")
+    return b
+
+
 BOARDS = {
     "platform-overview.json": overview, "tenant.json": tenant, "workflows.json": workflows,
     "crons-queues.json": crons_queues, "postgres-redis.json": postgres_redis, "backups.json": backups,
-    "slos.json": slos,
+    "slos.json": slos, "security.json": security,
 }
 
 

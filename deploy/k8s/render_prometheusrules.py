@@ -19,6 +19,7 @@ RULES = HERE.parent / "prometheus" / "rules"
 DEFAULTS = (
     (RULES / "platform.rules.yml", "odoo-platform", HERE / "base" / "prometheusrule-platform.yaml"),
     (RULES / "slo.rules.yml", "odoo-slo", HERE / "base" / "prometheusrule-slo.yaml"),
+    (RULES / "security.rules.yml", "odoo-security", HERE / "base" / "prometheusrule-security.yaml"),
 )
 
 

@@ -4,7 +4,7 @@ import werkzeug.exceptions
 
 from odoo.http import request
 
-from ..core import ingest
+from ..core import ingest, security
 
 INTEGRATION_GROUP = "logistics_observability.group_observability_integration"
 
@@ -18,6 +18,7 @@ def read_integration_body(max_body):
     """Return ``(raw_body, None)``, or ``(None, error_response)`` for a user outside the
     integration group (403) or a body over ``max_body`` bytes (413)."""
     if not request.env.user.has_group(INTEGRATION_GROUP):
+        security.record_endpoint_auth_failure(request.httprequest.path.rsplit("/", 1)[-1], 403)
         return None, error_response(ingest.IngestError(
             "the API key's user is not in the Observability Integration group", None, 403))
     httprequest = request.httprequest

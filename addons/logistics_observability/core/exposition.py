@@ -24,7 +24,7 @@ from prometheus_client.openmetrics import exposition as _om
 from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
-from . import auth, exemplars, metrics, names
+from . import auth, exemplars, metrics, names, security
 
 _logger = logging.getLogger(__name__)
 
@@ -367,6 +367,7 @@ def metrics_response(headers, peer, cfg):
     """
     decision = auth.check(headers, peer, cfg.metrics_token if cfg else None)
     if decision != 200:
+        security.record_endpoint_auth_failure("metrics", decision)
         return auth.deny(decision)
     _encoder, ctype, openmetrics, escaping = negotiate(headers.get("Accept"))
     try:

@@ -62,6 +62,8 @@ EXTRA_FIELDS = (
     "workflow", "outcome", "reference", "duration_ms", "sql.count", "sql.ms", "carrier",
     "operation", "cron", "start_delay_ms", "http.method", "http.route", "http.status",
     "http.url", "event",
+    # security and audit events
+    "auth.method", "client.ip", "user.login", "target.login", "group", "change",
 )
 _NUMERIC = ("http.status", "duration_ms", "sql.count", "sql.ms", "start_delay_ms")
 #: Context keys copied on every line.

@@ -57,6 +57,7 @@ class TestPlatformHealthUi(HttpCase):
             self.env["mail.mail"].sudo().search([("state", "=", "exception")]).write({"state": "cancel"})
         # compute the static-file map once, before the browser's parallel requests race on it
         self.assertIn("logistics_observability", http.root.statics)
-        expected = '{"backups": "warn", "crons": "fail", "redis": "pass", "queue": "pass"}'
+        expected = ('{"backups": "warn", "crons": "fail", "redis": "pass", "queue": "pass", '
+                    '"security": "pass"}')
         self.browser_js("/odoo/action-logistics_observability.action_platform_health",
                         CHECK_CARDS % expected, login="lo_ui_viewer", timeout=90)
