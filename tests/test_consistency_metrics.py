@@ -98,8 +98,16 @@ def drive_traffic(server, db):
         past = past.strftime("%Y-%m-%d %H:%M:%S")
         rpc("ir.cron", "write", crons, {"nextcall": past})
 
+    def privilege():
+        # a new administrator (a privilege change) and a failed RPC login (an auth attempt)
+        group = rpc("ir.model.data", "search_read", [("module", "=", "base"), ("name", "=", "group_system")],
+                    ["res_id"])[0]["res_id"]
+        rpc("res.users", "create", {"name": "Consistency admin", "login": "lo_consistency_admin",
+                                    "groups_id": [(6, 0, [group])]})
+        rpc.call("common", "login", db, "admin", "not-the-password")
+
     steps = (("sale order", order), ("carrier", carrier), ("confirm", confirm), ("dispatch", dispatch),
-             ("invoice", invoice), ("cron", cron))
+             ("invoice", invoice), ("cron", cron), ("privilege", privilege))
     for name, fn in steps:
         step(name, fn)
     return problems
@@ -144,6 +152,9 @@ def metrics_text(logistics_template, tmp_path_factory):
     try:
         with server:
             problems = drive_traffic(server, db)
+            # a scraper with a wrong token: a refused /metrics request
+            requests.get("http://127.0.0.1:%s/metrics" % port, timeout=30,
+                         headers={"Authorization": "Bearer wrong-" + token})
             deadline = time.time() + 150  # the cron worker picks the due cron up
             while True:
                 resp = requests.get("http://127.0.0.1:%s/metrics" % port, timeout=30,

@@ -7,5 +7,4 @@ from . import queue_depth
 from . import workflow_summary
 from . import platform_health
 from . import audit_event
-from ..compat import security_hooks
 from . import platform_health_security

@@ -21,7 +21,7 @@ from odoo import api, models
 from odoo.exceptions import AccessDenied
 from odoo.http import request
 
-from ..core import security
+from ...core import security
 
 _logger = logging.getLogger(__name__)
 
