@@ -99,6 +99,9 @@ for t in $TENANTS; do
     psql_q "DROP DATABASE IF EXISTS \"$db\"" >/dev/null
     psql_q "CREATE DATABASE \"$db\" TEMPLATE $TEMPLATE" >/dev/null
     psql_q "UPDATE ir_config_parameter SET value = gen_random_uuid()::text WHERE key = 'database.uuid'" "$db" >/dev/null
+    # a module upgrade, so Recent changes (Platform Health, Grafana annotations) has one to show
+    "$ODOO" "${odoo_args[@]}" -d "$db" -u logistics_slo --stop-after-init --max-cron-threads=0 \
+      --log-level=warn --logfile="$STATE/install.log" || die "upgrade of $db failed, see $STATE/install.log"
   fi
 done
 

@@ -12,7 +12,8 @@ For each tenant database (JSON-RPC as an administrator: unlike XML-RPC, it carri
   (``pod_sync``): through ``POST /logistics_observability/events`` when an
   API key is given for the tenant, else as a delivery signature;
 * delivered orders are invoiced and the invoices posted (``invoicing``);
-* a demo scheduled action runs every minute and fails now and then (``cron``).
+* a demo scheduled action runs every minute and fails now and then (``cron``);
+* now and then a login fails (a wrong password over RPC: the security signals).
 
 A tiny carrier API is served on 127.0.0.1 (``/rate``, ``/ship``, ``/cancel``):
 most answers are fast, some slow, some slower than the carrier timeout.
@@ -118,7 +119,7 @@ class Tenant:
         self.uid = self.rpc("common", "authenticate", db, login, password, {})
         if not self.uid:
             raise SystemExit("cannot log in to %s as %s" % (db, login))
-        self.password = password
+        self.login, self.password = login, password
         self.carrier_url = carrier_url
         self.to_sign = []  # (due time, picking id, picking name)
         self.stats = {}
@@ -337,7 +338,19 @@ class Tenant:
         except RPCError:
             self.count("invoicing", ok=False)
 
+    def failed_login(self):
+        """Someone mistyping the password now and then: the security signals have data."""
+        refused = not self.rpc("common", "authenticate", self.db, self.login, "not-the-demo-password", {})
+        self.count("failed_login", ok=refused)
+        # then the right password, as people do: Odoo's login cooldown counts failures since a success
+        self.rpc("common", "authenticate", self.db, self.login, self.password, {})
+
     def tick(self):
+        if random.random() < 0.01:
+            try:
+                self.failed_login()
+            except (RPCError, OSError, requests.RequestException) as exc:
+                _logger.warning("%s: failed login attempt failed: %s", self.db, str(exc)[:200])
         actions = []
         if self.sale:
             actions += [self.release_order] * 4

@@ -105,6 +105,8 @@ def drive_traffic(server, db):
         rpc("res.users", "create", {"name": "Consistency admin", "login": "lo_consistency_admin",
                                     "groups_id": [(6, 0, [group])]})
         rpc.call("common", "login", db, "admin", "not-the-password")
+        # a system parameter change: the tenant's latest change
+        rpc("ir.config_parameter", "set_param", "lo_consistency.flag", "on")
 
     steps = (("sale order", order), ("carrier", carrier), ("confirm", confirm), ("dispatch", dispatch),
              ("invoice", invoice), ("cron", cron), ("privilege", privilege))

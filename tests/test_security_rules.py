@@ -1,5 +1,6 @@
-"""The security alert rules (deploy/prometheus/rules/security.rules.yml) with promtool:
-valid, unit-tested, every alert complete and tested, and the tests bite."""
+"""The security and change alert rules (deploy/prometheus/rules/security.rules.yml,
+changes.rules.yml) with promtool: valid, unit-tested, every alert complete and tested, and the
+tests bite."""
 
 import re
 import shutil
@@ -19,11 +20,23 @@ def promtool(*args, cwd=RULES):
     return subprocess.run([path, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
-def test_security_rules_pass_promtool_check_and_unit_tests():
-    proc = promtool("check", "rules", "security.rules.yml")
+@pytest.mark.parametrize("name", ["security", "changes"])
+def test_rules_pass_promtool_check_and_unit_tests(name):
+    proc = promtool("check", "rules", name + ".rules.yml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = promtool("test", "rules", "security.tests.yml")
+    proc = promtool("test", "rules", name + ".tests.yml")
     assert proc.returncode == 0 and "SUCCESS" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_change_unit_tests_can_fail(tmp_path):
+    """An alert that kept blaming a change for two hours fails the test."""
+    rules = (RULES / "changes.rules.yml").read_text()
+    assert "< 3600" in rules
+    (tmp_path / "changes.rules.yml").write_text(rules.replace("< 3600", "< 7200"))
+    shutil.copy(RULES / "platform.rules.yml", tmp_path)
+    shutil.copy(RULES / "changes.tests.yml", tmp_path)
+    proc = promtool("test", "rules", "changes.tests.yml", cwd=tmp_path)
+    assert proc.returncode != 0 and "OdooRegressionAfterChange" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -51,15 +64,18 @@ def test_security_unit_tests_can_fail(tmp_path, original, broken, alert):
     assert proc.returncode != 0 and alert in proc.stdout + proc.stderr
 
 
-def test_every_security_alert_is_complete_and_tested():
-    doc = yaml.safe_load((RULES / "security.rules.yml").read_text())
-    tested = set(re.findall(r"alertname: (\w+)", (RULES / "security.tests.yml").read_text()))
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("security", {"OdooLoginBruteForce", "OdooEndpointAuthFailures", "OdooAdministratorGranted"}),
+        ("changes", {"OdooRegressionAfterChange"}),
+    ],
+)
+def test_every_alert_is_complete_and_tested(name, expected):
+    doc = yaml.safe_load((RULES / (name + ".rules.yml")).read_text())
+    tested = set(re.findall(r"alertname: (\w+)", (RULES / (name + ".tests.yml")).read_text()))
     alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
-    assert {r["alert"] for r in alerts} == {
-        "OdooLoginBruteForce",
-        "OdooEndpointAuthFailures",
-        "OdooAdministratorGranted",
-    }
+    assert {r["alert"] for r in alerts} == expected
     for rule in alerts:
         assert rule["labels"]["severity"] in ("page", "ticket"), rule["alert"]
         assert {

@@ -84,10 +84,20 @@ class Board:
             "annotations": {"list": [{
                 "name": "Releases", "datasource": DS, "enable": True, "iconColor": "blue",
                 "expr": "count by (release) (odoo_build_info) unless count by (release) (odoo_build_info offset 5m)",
-                "titleFormat": "release {{release}}", "step": "1m"}]},
+                "titleFormat": "release {{release}}", "step": "1m"}, CHANGES_ANNOTATION]},
             "links": [{"type": "dashboards", "tags": ["logistics"], "asDropdown": True, "title": "Logistics"}],
             "panels": self.panels,
         }
+
+
+# A tenant's change (module operation, parameter, setting, scheduled action): its latest-change
+# series appears or moves.
+_LAST_CHANGE = "max by (tenant, kind, operation, target) (odoo_last_change_timestamp_seconds%s)"
+CHANGES_ANNOTATION = {
+    "name": "Changes", "datasource": DS, "enable": True, "iconColor": "orange",
+    "expr": "(%s unless %s) or (changes(%s[5m:1m]) > 0)" % (
+        _LAST_CHANGE % "", _LAST_CHANGE % " offset 5m", _LAST_CHANGE % ""),
+    "titleFormat": "{{tenant}}: {{kind}} {{operation}} {{target}}", "step": "1m"}
 
 
 def var(name, query, label=None, multi=True, include_all=True):
@@ -374,7 +384,8 @@ def slos():
 
 
 def security():
-    b = Board("odoo-security", "Odoo logistics: security", "Authentication attempts and privilege changes per tenant.",
+    b = Board("odoo-security", "Odoo logistics: security and changes",
+              "Authentication attempts, privilege changes and what changed, per tenant.",
               ("security",), [TENANT])
     b.row("Authentication")
     b.panel("timeseries", "Failed authentication attempts by tenant and method", [
@@ -392,6 +403,14 @@ def security():
         thresholds=[(None, "green"), (1, "orange")])
     b.panel("stat", "API keys created (7 d)", [
         ("sum(increase(odoo_privilege_changes_total{change=\"api_key_created\",%s}[7d]))" % T, "")], w=8, h=5)
+    b.row("Recent changes")
+    b.panel("table", "Latest change per tenant", [
+        ("topk by (tenant) (1, max by (tenant, kind, operation, target) (odoo_last_change_timestamp_seconds{%s})) * 1000"
+         % T, "")], w=12, h=6, unit="dateTimeAsIso",
+        description="Module installs / upgrades / uninstalls, parameter, setting and scheduled action changes; the list is in the tenant's Recent Changes menu.")
+    b.panel("timeseries", "Module operations", [
+        ("sum by (tenant, operation) (increase(odoo_module_operations_total{%s}[1h]))" % T, "{{tenant}} {{operation}}")],
+        w=12, h=6)
     b.row("Privileges and endpoints")
     b.panel("timeseries", "Privilege changes", [
         ("sum by (tenant, change) (increase(odoo_privilege_changes_total{%s}[1h]))" % T, "{{tenant}} {{change}}")],

@@ -20,6 +20,7 @@ DEFAULTS = (
     (RULES / "platform.rules.yml", "odoo-platform", HERE / "base" / "prometheusrule-platform.yaml"),
     (RULES / "slo.rules.yml", "odoo-slo", HERE / "base" / "prometheusrule-slo.yaml"),
     (RULES / "security.rules.yml", "odoo-security", HERE / "base" / "prometheusrule-security.yaml"),
+    (RULES / "changes.rules.yml", "odoo-changes", HERE / "base" / "prometheusrule-changes.yaml"),
 )
 
 

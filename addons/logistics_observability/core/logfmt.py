@@ -64,6 +64,7 @@ EXTRA_FIELDS = (
     "http.url", "event",
     # security and audit events
     "auth.method", "client.ip", "user.login", "target.login", "group", "change",
+    "change.kind", "change.target", "change.from", "change.to",
 )
 _NUMERIC = ("http.status", "duration_ms", "sql.count", "sql.ms", "start_delay_ms")
 #: Context keys copied on every line.

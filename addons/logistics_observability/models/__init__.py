@@ -8,3 +8,4 @@ from . import workflow_summary
 from . import platform_health
 from . import audit_event
 from . import platform_health_security
+from . import change_audit

@@ -1,4 +1,4 @@
-"""The Security card of Platform Health: failed logins, new administrators, new API keys."""
+"""Platform Health cards: Security (failed logins, new administrators, new API keys) and Recent changes."""
 
 import datetime
 import logging
@@ -16,24 +16,90 @@ class LogisticsPlatformHealth(models.AbstractModel):
     _failed_logins_warn = 20
     _failed_logins_fail = 200
 
+    _recent_change_warn_hours = 1  # a change this recent is the first suspect of any incident
+
     @api.model
     def get_cards(self):
         cards = super().get_cards()
-        try:
-            with self.env.cr.savepoint():
-                cards.append(self._card_security())
-        except Exception as exc:  # one broken check must not hide the other cards
-            _logger.warning("platform health card security failed: %s", exc)
-            cards.append(
-                self._card(
-                    "security",
-                    self.env._("Security"),
-                    "fail",
-                    self.env._("Check failed: %s") % type(exc).__name__,
-                    self.env._("Read the Odoo server log for the error."),
+        _ = self.env._
+        for key, title, method in (
+            ("security", _("Security"), self._card_security),
+            ("changes", _("Recent changes"), self._card_changes),
+        ):
+            try:
+                with self.env.cr.savepoint():
+                    cards.append(method())
+            except Exception as exc:  # one broken check must not hide the other cards
+                _logger.warning("platform health card %s failed: %s", key, exc)
+                cards.append(
+                    self._card(
+                        key,
+                        title,
+                        "fail",
+                        _("Check failed: %s") % type(exc).__name__,
+                        _("Read the Odoo server log for the error."),
+                    )
                 )
-            )
         return sorted(cards, key=lambda c: (c["sequence"], c["key"]))
+
+    def _card_changes(self):
+        """Module operations, parameter / setting / scheduled action changes of the last 7 days."""
+        _ = self.env._
+        Audit = self.env["logistics.audit.event"].sudo()
+        week = fields.Datetime.now() - datetime.timedelta(days=7)
+        recent = Audit.search([("category", "=", "change"), ("create_date", ">=", week)])
+        if not recent:
+            return self._card(
+                "changes",
+                _("Recent changes"),
+                "pass",
+                _("No change in 7 days."),
+                "",
+                [],
+                sequence=85,
+                menu="logistics_observability.action_change_event",
+            )
+        latest = recent[0]
+        age = (fields.Datetime.now() - latest.create_date).total_seconds()
+        state = "warn" if age < self._recent_change_warn_hours * 3600 else "pass"
+        label = _(
+            "%(kind)s %(operation)s %(target)s",
+            kind=latest.kind,
+            operation=latest.operation,
+            target=latest.target,
+        )
+        reason = _(
+            "Latest: %(change)s, %(ago)s ago by %(who)s",
+            change=label,
+            ago=_human(age),
+            who=latest.actor_id.name or _("the system"),
+        )
+        counts = {}
+        for row in recent:
+            counts[row.kind] = counts.get(row.kind, 0) + 1
+        details = [
+            (_("Module operations (7 d)"), counts.get("module", 0)),
+            (_("System parameters (7 d)"), counts.get("parameter", 0)),
+            (_("Suite settings (7 d)"), counts.get("setting", 0)),
+            (_("Scheduled actions (7 d)"), counts.get("cron", 0)),
+        ]
+        details += [
+            (row.create_date.strftime("%Y-%m-%d %H:%M"), "%s %s %s" % (row.kind, row.operation, row.target))
+            for row in recent[:5]
+        ]
+        return self._card(
+            "changes",
+            _("Recent changes"),
+            state,
+            reason,
+            _(
+                "If something broke since, suspect this change first: compare the error rate "
+                "before and after it."
+            ),
+            details,
+            sequence=85,
+            menu="logistics_observability.action_change_event",
+        )
 
     def _card_security(self):
         _ = self.env._
@@ -77,3 +143,12 @@ class LogisticsPlatformHealth(models.AbstractModel):
             sequence=80,
             menu="logistics_observability.action_audit_event",
         )
+
+
+def _human(seconds):
+    seconds = int(max(0, seconds))
+    if seconds < 3600:
+        return "%d min" % (seconds // 60)
+    if seconds < 86400:
+        return "%d h" % (seconds // 3600)
+    return "%d d" % (seconds // 86400)

@@ -7,3 +7,4 @@ from . import test_access_platform
 from . import test_platform_health_ui
 from . import test_metrics_controller
 from . import test_security_signals
+from . import test_changes

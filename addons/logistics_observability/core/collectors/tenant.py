@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 
-from .. import backup_status, metrics
+from .. import backup_status, changes, metrics
 from . import pgconn
 
 _logger = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ SELECT (SELECT state FROM ir_module_module WHERE name = %s),
        to_regclass('mail_mail') IS NOT NULL,
        to_regclass('logistics_backup_run') IS NOT NULL,
        to_regclass('logistics_backup_policy') IS NOT NULL,
-       pg_database_size(current_database())
+       pg_database_size(current_database()),
+       to_regclass('logistics_change_count') IS NOT NULL
 """
 CRON_SQL = """
 SELECT DISTINCT ON (c.id)
@@ -98,12 +99,17 @@ def read_tenant(params, dbname, connect_timeout=pgconn.CONNECT_TIMEOUT,
     """Everything the gauges need from one database, or ``None`` if the addon is not installed."""
     with pgconn.Connection(dict(params, dbname=dbname), connect_timeout, statement_timeout) as conn:
         try:
-            state, has_queue, has_mail, has_backup, has_policy, size = conn.query(PROBE_SQL, (MODULE,))[0]
+            state, has_queue, has_mail, has_backup, has_policy, size, has_changes = conn.query(
+                PROBE_SQL, (MODULE,))[0]
         except psycopg2.errors.UndefinedTable:
             return None  # not an Odoo database
         if state not in ("installed", "to upgrade"):
             return None
-        data = {"size": size, "crons": conn.query(CRON_SQL), "queue": None, "mail": None, "backup": None}
+        data = {"size": size, "crons": conn.query(CRON_SQL), "queue": None, "mail": None, "backup": None,
+                "changes": None}
+        if has_changes:
+            last = conn.query(changes.LAST_SQL)
+            data["changes"] = {"modules": conn.query(changes.COUNTS_SQL), "last": last[0] if last else None}
         if has_queue:
             data["queue"] = conn.query(QUEUE_SQL)
         if has_mail:
@@ -258,6 +264,12 @@ class TenantCollector:
         rpo = f("odoo_backup_rpo_seconds", "gauge", "Recovery point objective of the tenant.", ("tenant",))
         interval = f("odoo_restore_test_interval_seconds", "gauge", "Required restore-drill interval.",
                      ("tenant",))
+        module_ops = f("odoo_module_operations_total", "counter",
+                       "Module installs, upgrades and uninstalls in the tenant (from its own records).",
+                       ("tenant", "operation"))
+        last_change = f("odoo_last_change_timestamp_seconds", "gauge",
+                        "When the tenant's latest change (module, parameter, setting, cron) happened.",
+                        ("tenant", "kind", "operation", "target"))
         warning = f("odoo_backup_warning", "gauge",
                     "1 when a backup warning holds (stale, drill_overdue, unverified, failed).",
                     ("tenant", "reason"))
@@ -281,6 +293,17 @@ class TenantCollector:
                 oldest.add(age, tenant=tenant, channel=channel)
             for state, count in data["mail"] or ():
                 mail.add(count, tenant=tenant, state=state)
+            found = data.get("changes")
+            if found:
+                # every operation from 0, so the first one is an increase Prometheus sees
+                counts = dict.fromkeys(changes.OPERATIONS, 0)
+                counts.update({op: n for op, n in found["modules"] if op in counts})
+                for operation, count in counts.items():
+                    module_ops.add(count, tenant=tenant, operation=operation)
+                if found["last"]:
+                    kind, operation, target, when = found["last"]
+                    last_change.add(float(when), tenant=tenant, kind=kind or "", operation=operation or "",
+                                    target=(target or "")[:100])  # one series per tenant: the latest
             status = data.get("backup")
             if status is None:
                 continue
@@ -302,4 +325,4 @@ class TenantCollector:
             for reason in backup_status.REASONS:
                 warning.add(1 if reason in status["warnings"] else 0, tenant=tenant, reason=reason)
         return [size, lateness, failing, jobs, oldest, mail, b_ts, b_status, b_size, b_dur, drill, rpo,
-                interval, warning]
+                interval, warning, module_ops, last_change]
