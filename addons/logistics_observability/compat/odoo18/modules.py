@@ -1,0 +1,19 @@
+"""Odoo 18: the modules this registry load installed or upgraded.
+
+``odoo-bin -i/-u`` marks modules with ``button_install`` / ``button_upgrade`` while only
+``base`` is loaded (before the suite's ``ir.module.module`` extension exists), and the
+``-i``/``-u`` options are cleared before ``_register_hook`` runs; ``registry.updated_modules``
+(the modules loaded with an update) is what remains.
+"""
+from odoo import SUPERUSER_ID
+
+from ...core import changes
+
+
+def requested_operations(registry, snapshot):
+    """``{module: (operation, uid)}`` for the modules this load updated: an upgrade when it was
+    installed before (``snapshot``), else an install; by the system (a shell or the loader)."""
+    out = {}
+    for name in getattr(registry, "updated_modules", None) or ():
+        out[name] = (changes.UPGRADE if name in snapshot else changes.INSTALL, SUPERUSER_ID)
+    return out
