@@ -14,6 +14,9 @@ def requested_operations(registry, snapshot):
     """``{module: (operation, uid)}`` for the modules this load updated: an upgrade when it was
     installed before (``snapshot``), else an install; by the system (a shell or the loader)."""
     out = {}
+    reported = getattr(registry, "_lo_reported_updates", set())
     for name in getattr(registry, "updated_modules", None) or ():
-        out[name] = (changes.UPGRADE if name in snapshot else changes.INSTALL, SUPERUSER_ID)
+        if name not in reported:  # once per registry: a later comparison must not repeat them
+            out[name] = (changes.UPGRADE if name in snapshot else changes.INSTALL, SUPERUSER_ID)
+    registry._lo_reported_updates = reported | set(out)
     return out
