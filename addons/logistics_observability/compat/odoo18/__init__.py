@@ -1,7 +1,6 @@
 """Odoo 18.0: one module per concern, each with ``install()``."""
 from . import collectors, cron, http, ledger, log, modules, server
 from . import security  # model hooks (res.users, res.groups, API keys), no install()
-from . import security  # model hooks (res.users, res.groups, API keys), no install()
 
 # Install order: the server hook parses the options the others read.
 CONCERNS = (server, http, log, cron, collectors, ledger)
