@@ -19,7 +19,8 @@ _GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([
 _IDENT = re.compile(r"(?<![\w:.$])([a-zA-Z_:][a-zA-Z0-9_:]*)")
 
 #: Series Prometheus makes itself, and the one exporter metric the rules fall back on.
-EXTERNAL = {"up", "ALERTS", "pg_settings_max_connections"}
+EXTERNAL = {"up", "ALERTS", "pg_settings_max_connections", "probe_success", "probe_duration_seconds",
+            "probe_http_status_code"}
 
 _SUFFIXES = ("_bucket", "_sum", "_count", "_created")
 

@@ -14,7 +14,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 GRAFANA = ROOT / "deploy" / "grafana"
 EXPECTED = {"platform-overview.json", "tenant.json", "workflows.json", "crons-queues.json",
-            "postgres-redis.json", "backups.json", "slos.json", "security.json"}
+            "postgres-redis.json", "backups.json", "slos.json", "security.json",
+            "synthetic.json"}
 
 
 def load_generator():

@@ -20,7 +20,7 @@ def promtool(*args, cwd=RULES):
     return subprocess.run([path, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
-@pytest.mark.parametrize("name", ["security", "changes"])
+@pytest.mark.parametrize("name", ["security", "changes", "synthetic"])
 def test_rules_pass_promtool_check_and_unit_tests(name):
     proc = promtool("check", "rules", name + ".rules.yml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -69,6 +69,7 @@ def test_security_unit_tests_can_fail(tmp_path, original, broken, alert):
     [
         ("security", {"OdooLoginBruteForce", "OdooEndpointAuthFailures", "OdooAdministratorGranted"}),
         ("changes", {"OdooRegressionAfterChange"}),
+        ("synthetic", {"OdooSyntheticCheckFailing", "OdooSyntheticJourneyFailing"}),
     ],
 )
 def test_every_alert_is_complete_and_tested(name, expected):
@@ -91,3 +92,15 @@ def test_every_alert_is_complete_and_tested(name, expected):
         for rule in group["rules"]:
             if "record" in rule:
                 assert re.fullmatch(r"[a-z_]*:[a-z0-9_]+:[a-z0-9_]+", rule["record"]), rule["record"]
+
+
+def test_synthetic_unit_tests_can_fail(tmp_path):
+    """A journey alert that ignored successes fails the test."""
+    rules = (RULES / "synthetic.rules.yml").read_text()
+    assert "unless on (tenant, workflow)" in rules
+    (tmp_path / "synthetic.rules.yml").write_text(
+        rules.replace("unless on (tenant, workflow)", "or on (tenant, workflow)")
+    )
+    shutil.copy(RULES / "synthetic.tests.yml", tmp_path)
+    proc = promtool("test", "rules", "synthetic.tests.yml", cwd=tmp_path)
+    assert proc.returncode != 0 and "OdooSyntheticJourneyFailing" in proc.stdout + proc.stderr

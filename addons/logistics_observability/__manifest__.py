@@ -19,6 +19,7 @@
         "views/backup_views.xml",
         "views/workflow_views.xml",
         "views/audit_views.xml",
+        "views/synthetic_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -421,10 +421,32 @@ def security():
     return b
 
 
+def synthetic():
+    b = Board("odoo-synthetic", "Odoo logistics: synthetic checks",
+              "Customer-facing journeys probed per tenant: outside-in (blackbox exporter) and inside-out (Odoo).",
+              ("synthetic",), [TENANT])
+    b.row("Outside-in (blackbox exporter)")
+    b.panel("table", "Failing checks", [
+        ("min by (tenant, check) (probe_success{job=\"synthetic\",%s}) == 0" % T, "")], w=12, h=8,
+        description="Checks whose last probe failed; OdooSyntheticCheckFailing pages after 3 minutes.")
+    b.panel("timeseries", "Probe duration", [
+        ("max by (tenant, check) (probe_duration_seconds{job=\"synthetic\",%s})" % T, "{{tenant}} {{check}}")],
+        unit="s")
+    b.row("Inside-out journeys (workflows synthetic_*)")
+    b.panel("timeseries", "Journey runs by outcome", [
+        ("sum by (tenant, workflow, outcome) (rate(odoo_workflow_runs_total{workflow=~\"synthetic_.+\",%s}[%s]))"
+         % (T, RI), "{{tenant}} {{workflow}} {{outcome}}")], unit="ops")
+    b.panel("timeseries", "Journey p95 duration", [
+        ("histogram_quantile(0.95, sum by (le, tenant, workflow) (rate(odoo_workflow_duration_seconds_bucket{workflow=~\"synthetic_.+\",%s}[%s])))"
+         % (T, RI), "{{tenant}} {{workflow}}")], unit="s")
+    return b
+
+
 BOARDS = {
     "platform-overview.json": overview, "tenant.json": tenant, "workflows.json": workflows,
     "crons-queues.json": crons_queues, "postgres-redis.json": postgres_redis, "backups.json": backups,
     "slos.json": slos, "security.json": security,
+    "synthetic.json": synthetic,
 }
 
 

@@ -21,6 +21,7 @@ DEFAULTS = (
     (RULES / "slo.rules.yml", "odoo-slo", HERE / "base" / "prometheusrule-slo.yaml"),
     (RULES / "security.rules.yml", "odoo-security", HERE / "base" / "prometheusrule-security.yaml"),
     (RULES / "changes.rules.yml", "odoo-changes", HERE / "base" / "prometheusrule-changes.yaml"),
+    (RULES / "synthetic.rules.yml", "odoo-synthetic", HERE / "base" / "prometheusrule-synthetic.yaml"),
 )
 
 

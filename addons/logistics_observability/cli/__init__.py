@@ -1,3 +1,4 @@
 
 from . import backup_report
+from . import synthetic_targets
 from . import server

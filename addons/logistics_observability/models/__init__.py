@@ -9,3 +9,4 @@ from . import platform_health
 from . import audit_event
 from . import platform_health_security
 from . import change_audit
+from . import synthetic_check

@@ -1,4 +1,5 @@
-"""Platform Health cards: Security (failed logins, new administrators, new API keys) and Recent changes."""
+"""Platform Health cards: Security (failed logins, new administrators, new API keys), Recent changes,
+Synthetic checks."""
 
 import datetime
 import logging
@@ -25,6 +26,7 @@ class LogisticsPlatformHealth(models.AbstractModel):
         for key, title, method in (
             ("security", _("Security"), self._card_security),
             ("changes", _("Recent changes"), self._card_changes),
+            ("synthetic", _("Synthetic checks"), self._card_synthetic),
         ):
             try:
                 with self.env.cr.savepoint():
@@ -41,6 +43,69 @@ class LogisticsPlatformHealth(models.AbstractModel):
                     )
                 )
         return sorted(cards, key=lambda c: (c["sequence"], c["key"]))
+
+    def _card_synthetic(self):
+        """Inside-out checks' last results; outside-in ones are probed by the blackbox exporter."""
+        _ = self.env._
+        Check = self.env["logistics.synthetic.check"].sudo()
+        checks = Check.search([])
+        if not checks:
+            return self._card(
+                "synthetic",
+                _("Synthetic checks"),
+                "warn",
+                _("No synthetic check defined."),
+                _("Add checks of the portal, the tracking endpoint and partner APIs."),
+                [],
+                sequence=75,
+                menu="logistics_observability.action_synthetic_check",
+            )
+        failing = checks.filtered(lambda c: c.state == "fail").sorted(lambda c: c.failing_since or c.last_run)
+        outside = checks.filtered(lambda c: c.mode == "outside_in")
+        details = [
+            (_("Inside-out checks"), len(checks) - len(outside)),
+            (_("Outside-in checks (blackbox exporter)"), len(outside)),
+        ]
+        details += [
+            (c.name, "%s: %s" % (dict(c._fields["state"].selection).get(c.state), c.last_reason or c.url))
+            for c in checks.filtered(lambda c: c.mode == "inside_out")[:8]
+        ]
+        if not failing:
+            return self._card(
+                "synthetic",
+                _("Synthetic checks"),
+                "pass",
+                _("Every inside-out check passed its last run."),
+                "",
+                details,
+                sequence=75,
+                menu="logistics_observability.action_synthetic_check",
+            )
+        first = failing[0]
+        reason = "; ".join(
+            _(
+                "%(name)s: %(reason)s (since %(since)s)",
+                name=c.name,
+                reason=c.last_reason or "?",
+                since=fields.Datetime.to_string(c.failing_since) if c.failing_since else "?",
+            )
+            for c in failing[:5]
+        )
+        action = first.first_action or _(
+            "Open %(url)s yourself; if it fails too, check the service behind it "
+            "(portal, carrier API, EDI gateway).",
+            url=first.url,
+        )
+        return self._card(
+            "synthetic",
+            _("Synthetic checks"),
+            "fail",
+            reason,
+            action,
+            details,
+            sequence=75,
+            menu="logistics_observability.action_synthetic_check",
+        )
 
     def _card_changes(self):
         """Module operations, parameter / setting / scheduled action changes of the last 7 days."""
