@@ -108,12 +108,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _log_once(key, msg, *args):
+def _log_once(key, msg, *args, exc_info=True):
     if key in _logged:
         return
     if len(_logged) < 10000:
         _logged.add(key)
-    _logger.warning(msg, *args, exc_info=True)
+    _logger.warning(msg, *args, exc_info=exc_info)
 
 
 # ---------------------------------------------------------------------------
@@ -123,8 +123,11 @@ def _log_once(key, msg, *args):
 def _clip(value):
     if value is None:
         return ""
-    value = value if isinstance(value, str) else str(value)
-    return value[:MAX_LABEL_VALUE]
+    value = (value if isinstance(value, str) else str(value))[:MAX_LABEL_VALUE]
+    if not value.isascii():
+        # lone surrogates (e.g. from surrogateescape'd bytes) cannot be exposed as UTF-8
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def tenant_label(dbname):
@@ -136,8 +139,12 @@ def tenant_label(dbname):
     if not dbname:
         return ""
     try:
-        if get_store().admit("tenant", dbname, _settings["max_tenants"]):
+        admitted = get_store().admit("tenant", dbname, _settings["max_tenants"])
+        if admitted:
             return dbname
+        if admitted is None:
+            _log_once("admit-tenant-busy", "metrics: tenant cap lock busy; %s counted as %s this time",
+                      dbname, TENANT_OVERFLOW, exc_info=False)
     except Exception:
         _log_once("admit-tenant", "metrics: cannot check the tenant cap")
     return TENANT_OVERFLOW
@@ -151,8 +158,12 @@ def route_label(route):
     if route.startswith("__"):
         return route
     try:
-        if get_store().admit("route", route, _settings["max_routes"]):
+        admitted = get_store().admit("route", route, _settings["max_routes"])
+        if admitted:
             return route
+        if admitted is None:
+            _log_once("admit-route-busy", "metrics: route cap lock busy; %s counted as %s this time",
+                      route, ROUTE_OTHER, exc_info=False)
     except Exception:
         _log_once("admit-route", "metrics: cannot check the route cap")
     return ROUTE_OTHER
@@ -452,6 +463,7 @@ def registered():
 # scrape-time families and collectors
 
 FAMILY_TYPES = ("counter", "gauge", "histogram", "untyped")
+FAMILY_COMBINE = (None, "sum", "max", "min")
 
 
 class Family:
@@ -463,7 +475,9 @@ class Family:
     (one per bound, then +Inf).
     """
 
-    def __init__(self, name, type, help="", labelnames=(), buckets=None):
+    def __init__(self, name, type, help="", labelnames=(), buckets=None, combine=None):
+        if combine not in FAMILY_COMBINE:
+            raise ValueError("family combine must be one of %s" % (FAMILY_COMBINE,))
         if type not in FAMILY_TYPES:
             raise ValueError("family type must be one of %s" % (FAMILY_TYPES,))
         if not _NAME_RE.match(name or ""):
@@ -474,6 +488,8 @@ class Family:
         self.labelnames = tuple(labelnames or ())
         self.buckets = tuple(float(b) for b in (buckets or ()))
         self.samples = []  # (labelvalues, value) or (labelvalues, [counts..., sum])
+        self.combine = combine
+        self._at = {} if combine else None  # labelvalues -> index in samples
 
     def _key(self, labels):
         if set(labels) != set(self.labelnames):
@@ -481,7 +497,24 @@ class Family:
         return tuple(_clip(labels[n]) for n in self.labelnames)
 
     def add(self, value, **labels):
-        self.samples.append((self._key(labels), float(value)))
+        """Add a sample; with ``combine``, a sample with the same labels is merged into the first
+        (``sum``/``max``/``min``), e.g. every tenant beyond the cap folded into ``__overflow__``."""
+        key = self._key(labels)
+        value = float(value)
+        if self._at is not None:
+            at = self._at.get(key)
+            if at is not None:
+                old = self.samples[at][1]
+                if self.combine == "sum":
+                    value = old + value
+                elif self.combine == "max":
+                    value = max(old, value)
+                else:
+                    value = min(old, value)
+                self.samples[at] = (key, value)
+                return self
+            self._at[key] = len(self.samples)
+        self.samples.append((key, value))
         return self
 
     def add_histogram(self, counts, sum_value, **labels):
@@ -562,9 +595,9 @@ def _run_collectors():
         ok = thread is not None and not thread.is_alive() and "result" in box
         elapsed = box.get("end", time.perf_counter()) - box.get("start", deadline)
         if ok:
-            families.extend(box["result"])
+            families.extend(_unique(box["result"], state.name))
         else:
-            families.extend(box.get("partial", ()))
+            families.extend(_unique(box.get("partial", ()), state.name))
             reason = box.get("error") or "timed out after %ss" % state.timeout
             now = time.time()
             if now - state.last_log > COLLECTOR_LOG_INTERVAL:
@@ -577,14 +610,60 @@ def _run_collectors():
     return families
 
 
+DROP_LOG_INTERVAL = 300.0
+_drop_log = {}
+_scrape = threading.local()  # .drops: {reason: count} of the answer being built in this thread
+
+
+def _dropped(reason, count, where):
+    """Count series left out of this answer; one log line per reason and interval."""
+    drops = getattr(_scrape, "drops", None)
+    if drops is not None:
+        drops[reason] = drops.get(reason, 0) + count
+    now = time.monotonic()
+    if now - _drop_log.get(reason, -DROP_LOG_INTERVAL) >= DROP_LOG_INTERVAL:
+        _drop_log[reason] = now
+        _logger.warning("metrics: %s series left out of /metrics (%s, %s)", count, reason, where)
+
+
+def _unique(families, collector):
+    """Families whose series are unique (Prometheus rejects a scrape with duplicates)."""
+    for fam in families:
+        seen = set()
+        kept = []
+        for sample in fam.samples:
+            if sample[0] in seen:
+                continue
+            seen.add(sample[0])
+            kept.append(sample)
+        if len(kept) != len(fam.samples):
+            where = "%s from collector %s" % (fam.name, collector)
+            _dropped("duplicate", len(fam.samples) - len(kept), where)
+            fam.samples = kept
+        yield fam
+
+
 def store_families():
     """Families of every metric recorded in any process of the instance."""
-    merged, _slots = get_store().merge()
+    result = get_store().merge()
+    merged = result.merged
+    for reason, count in sorted(result.dropped.items()):
+        _dropped(reason, count, "metrics store %s" % get_store().directory)
     families = []
+    written = Family("odoo_metrics_dropped_series_total", "counter",
+                     "Series the metric store could not take (store_full: slot capacity, no_space: disk).",
+                     ("reason",))
+    for reason, count in sorted(result.write_drops.items()):
+        written.add(count, reason=reason)
+    families.append(written)
     for name in sorted(merged):
         meta, series = merged[name]
-        _tag, _name, kind, help_, labelnames, buckets, mode = meta
-        fam = Family(name, kind, help_, labelnames, buckets=buckets if kind == "histogram" else None)
+        kind, help_, labelnames, buckets = meta[2], meta[3], meta[4], meta[5]
+        try:
+            fam = Family(name, kind, help_, labelnames, buckets=buckets if kind == "histogram" else None)
+        except ValueError:
+            _dropped("bad_series", len(series), "metric %r" % name[:100])
+            continue
         if kind == "histogram":
             fam.samples = list(series.items())
         else:
@@ -601,10 +680,17 @@ def collect(run_collectors=True):
         fam = Family("odoo_build_info", "gauge", "Odoo build and deployment taxonomy (always 1).", names)
         fam.add(1.0, **_build_info)
         families.append(fam)
+    drops = _scrape.drops = {}
     try:
         families.extend(store_families())
     except Exception:
         _log_once("read-store", "metrics: cannot read the metrics store")
     if run_collectors:
         families.extend(_run_collectors())
+    scrape = Family("odoo_metrics_scrape_dropped_series", "gauge",
+                    "Series left out of this answer because they could not be exposed.", ("reason",))
+    _scrape.drops = None
+    for reason, count in sorted(drops.items()):
+        scrape.add(count, reason=reason)
+    families.append(scrape)
     return families

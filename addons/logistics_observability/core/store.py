@@ -3,26 +3,35 @@
 Layout of a metrics directory (one per Odoo instance)::
 
     slot-N.lock    held with flock(LOCK_EX) by the process owning slot N
-    slot-N.keys    append-only records: u32 length + JSON
-                   ["M", name, kind, help, labelnames, buckets, mode]  (metric description)
-                   ["S", name, labelvalues]                            (one series)
-    slot-N.values  mmap: 64-byte header (u64 magic, u64 committed bytes of slot-N.keys)
-                   then float64 values; each series owns ``width`` consecutive values
-    labels-KIND    admitted label values (tenant / route caps), one per line
+    slot-N.keys    append-only records: u32 length + JSON array whose first item is a tag:
+                   ["M", name, kind, help, labelnames, buckets, mode(, options)]  metric description
+                   ["S", name, labelvalues]                                      one series
+                   any other tag: skipped by readers (room for later record types)
+    slot-N.values  mmap: 64-byte header, then float64 values; each series owns the
+                   ``width`` consecutive values after the previous one
+    labels-KIND    admitted label values (tenant / route caps, see :mod:`.labelcaps`)
+
+Header words: 0 magic (u64), 1 committed bytes of slot-N.keys (u64), 2 series
+dropped because the slot is full, 3 series dropped because the disk is full or
+a write failed (float64 counters), 4-7 reserved (zero).
+
+The ``options`` dict of an ``M`` record may carry ``"extra": n``: every series
+of that metric then owns ``n`` more values after its own (reserved for per-series
+data such as exemplars); readers skip them, so older readers stay correct.
 
 A process claims the lowest slot whose lock is free, lazily, on its first
 update, and keeps the lock until it dies (the kernel releases it on SIGKILL or
-OOM kill). A writer appends a record, writes its values, *then* publishes the
-new length of the keys file in the header, so a reader never sees a torn
-series. A process taking over a dead slot re-reads its keys, drops any
+OOM kill). A writer appends a record, checks it was written whole, zeroes its
+values, *then* publishes the new length of the keys file in the header, so a
+reader never sees a torn series. A process taking over a dead slot walks its
+published records (with the same :class:`Layout` as the readers), drops any
 unpublished tail and keeps adding to the counters it finds: nothing recorded
-by a dead process is lost and the number of files is bounded by the number
-of processes alive at the same time, not by how many ever lived.
+by a dead process is lost and the number of files is bounded by the number of
+processes alive at the same time, not by how many ever lived.
 
-Gauges say how values of several processes combine (``mode``):
-``livesum``/``livemax`` only count live slots (reset when a slot is taken over),
-``sum`` counts every slot, ``max`` is the highest value set by any process in
-this run, ``mostrecent`` keeps the last value set by any process.
+Disk space of the values file is reserved (``posix_fallocate``) before a page is
+written through the mmap, so a full filesystem means "series dropped and
+counted", never SIGBUS. How values of several slots combine is in :mod:`.merge`.
 """
 import contextlib
 import errno
@@ -36,27 +45,31 @@ import struct
 import threading
 import time
 
+from . import labelcaps
+from .merge import GAUGE_MODES, Merger, width_of
+
 _logger = logging.getLogger(__name__)
+
+__all__ = ["GAUGE_MODES", "Layout", "Store", "StoreFull", "width_of"]
 
 MAGIC = 0x4F424D5354303031  # "OBMST001"
 HEADER_FLOATS = 8  # 64 bytes
-DEFAULT_CAPACITY = 1 << 20  # float64 values per slot (8 MiB, sparse)
+H_DROPPED_FULL = 2
+H_DROPPED_SPACE = 3
+DEFAULT_CAPACITY = 1 << 20  # float64 values per slot (8 MiB address space, reserved as used)
+RESERVE_CHUNK = 8192  # values reserved on disk at a time (64 KiB)
 MAX_SLOTS = 4096
+CLAIM_RETRY = 10.0  # seconds before a process retries a slot it could not set up
+KINDS = ("counter", "gauge", "histogram")
 _SLOT_RE = re.compile(r"^slot-(\d+)\.values$")
-
-GAUGE_MODES = ("livesum", "livemax", "sum", "max", "mostrecent")
-_LIVE_MODES = ("livesum", "livemax")
-
-
-def width_of(kind, buckets, mode):
-    if kind == "histogram":
-        return len(buckets) + 2  # non-cumulative buckets (+Inf included), then sum
-    if kind == "gauge" and mode == "mostrecent":
-        return 2  # value, timestamp
-    return 1
+_HEAD = struct.Struct("<I")
 
 
 class StoreFull(Exception):
+    pass
+
+
+class StoreUnavailable(Exception):
     pass
 
 
@@ -70,105 +83,141 @@ class _Null:
 _NULL = _Null()
 
 
-class _Owned:
-    """The slot this process writes to."""
-
-    def __init__(self, directory, number, lock_fd, capacity):
-        self.number = number
-        self.lock_fd = lock_fd
-        base = os.path.join(directory, "slot-%d" % number)
-        self.keys_fd = os.open(base + ".keys", os.O_RDWR | os.O_CREAT, 0o600)
-        vfd = os.open(base + ".values", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            size = (HEADER_FLOATS + capacity) * 8
-            if os.fstat(vfd).st_size < size:
-                os.ftruncate(vfd, size)
-            self.map = mmap.mmap(vfd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        finally:
-            os.close(vfd)
-        self.mv = memoryview(self.map).cast("d")
-        self.qmv = memoryview(self.map).cast("Q")
-        self.capacity = capacity
-        self.index = {}  # (name, labelvalues) -> first value index
-        self.described = set()
-        self.used = HEADER_FLOATS
-        self._adopt()
-
-    def _adopt(self):
-        """Take over what a previous owner left: keep published series, drop the rest."""
-        if self.qmv[0] != MAGIC:
-            self.qmv[1] = 0
-            os.ftruncate(self.keys_fd, 0)
-            end = min(HEADER_FLOATS + 4096, HEADER_FLOATS + self.capacity)
-            self.mv[HEADER_FLOATS:end] = memoryview(bytes(8 * (end - HEADER_FLOATS))).cast("d")
-            self.qmv[0] = MAGIC
-            return
-        committed = self.qmv[1]
-        data = _read_all(self.keys_fd, committed)
-        metas = {}
-        live_ranges = []
-        for rec in _parse(data):
-            if rec[0] == "M":
-                metas[rec[1]] = rec
-                self.described.add(rec[1])
-            elif rec[0] == "S":
-                meta = metas.get(rec[1])
-                if meta is None:
-                    continue
-                width = width_of(meta[2], meta[5], meta[6])
-                self.index[(rec[1], tuple(rec[2]))] = self.used
-                if meta[2] == "gauge" and meta[6] in _LIVE_MODES:
-                    live_ranges.append((self.used, width))
-                self.used += width
-        os.ftruncate(self.keys_fd, committed)
-        # values written for an unpublished series, and live gauges of the dead owner
-        tail = min(self.used + 4096, HEADER_FLOATS + self.capacity)
-        for i in range(self.used, tail):
-            self.mv[i] = 0.0
-        for start, width in live_ranges:
-            for i in range(start, start + width):
-                self.mv[i] = 0.0
-
-    def allocate(self, metric, labelvalues):
-        """Index of a new series (caller holds the process lock)."""
-        width = metric.width
-        if self.used + width > HEADER_FLOATS + self.capacity:
-            raise StoreFull(metric.name)
-        payload = b""
-        if metric.name not in self.described:
-            payload += _record(["M", metric.name, metric.kind, metric.help, list(metric.labelnames),
-                                list(metric.buckets), metric.mode])
-        payload += _record(["S", metric.name, list(labelvalues)])
-        committed = self.qmv[1]
-        os.pwrite(self.keys_fd, payload, committed)
-        idx = self.used
-        for i in range(idx, idx + width):
-            self.mv[i] = 0.0
-        self.used += width
-        self.described.add(metric.name)
-        self.index[(metric.name, labelvalues)] = idx
-        self.qmv[1] = committed + len(payload)  # publish
-        return idx
-
-    def close(self):
-        for closer in (self.mv.release, self.qmv.release, self.map.close):
-            with contextlib.suppress(BufferError, ValueError, OSError):
-                closer()
-        for fd in (self.keys_fd, self.lock_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+# -- records -----------------------------------------------------------------
 
 
 def _record(obj):
     raw = json.dumps(obj, separators=(",", ":")).encode()
-    return struct.pack("<I", len(raw)) + raw
+    return _HEAD.pack(len(raw)) + raw
 
 
-def _read_all(fd, length):
-    chunks = []
+def _split(data):
+    """Raw JSON of the complete records at the start of ``data``."""
     pos = 0
-    while pos < length:
-        chunk = os.pread(fd, min(length - pos, 1 << 20), pos)
+    end = len(data)
+    parts = []
+    while pos + 4 <= end:
+        (length,) = _HEAD.unpack_from(data, pos)
+        if pos + 4 + length > end:
+            break
+        parts.append(data[pos + 4:pos + 4 + length])
+        pos += 4 + length
+    return parts
+
+
+def _decode(parts):
+    """Decoded records, in one JSON call; on damage, the records before the first bad one."""
+    if not parts:
+        return []
+    try:
+        return json.loads(b"[" + b",".join(parts) + b"]")
+    except ValueError:
+        out = []
+        for raw in parts:
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                break
+        return out
+
+
+def _valid_meta(rec):
+    if len(rec) < 7:
+        return None
+    _tag, name, kind, help_, labelnames, buckets, mode = rec[:7]
+    if (not isinstance(name, str) or kind not in KINDS or not isinstance(help_, str)
+            or not isinstance(labelnames, list) or not all(isinstance(n, str) for n in labelnames)
+            or not isinstance(buckets, list) or not isinstance(mode, str)
+            or not all(isinstance(b, int | float) for b in buckets)):
+        return None
+    options = rec[7] if len(rec) > 7 and isinstance(rec[7], dict) else {}
+    extra = options.get("extra", 0)
+    if not isinstance(extra, int) or not 0 <= extra <= 4096:
+        return None
+    return width_of(kind, buckets, mode) + extra
+
+
+_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _exposable(rec):
+    """A metric description whose name and label names Prometheus accepts."""
+    return bool(_NAME_RE.match(rec[1])) and all(_LABEL_RE.match(n) and n != "le" for n in rec[4])
+
+
+def _valid_labels(values, count):
+    if count is None or not isinstance(values, list) or len(values) != count:
+        return None
+    try:
+        for v in values:
+            v.encode("utf-8")  # lone surrogates cannot be exposed
+    except (AttributeError, UnicodeError):
+        return None
+    return tuple(values)
+
+
+class Layout:
+    """Where each published series of one slot lives: the one walker of a keys file.
+
+    ``entries`` are ``(name, labelvalues, first index)``; labelvalues is ``None``
+    for a series that cannot be exposed (it keeps its place so later series stay
+    aligned). ``broken`` is set when a record cannot be decoded: nothing after it
+    is trusted.
+    """
+
+    __slots__ = ("broken", "entries", "labels", "metas", "offset", "used", "widths")
+
+    def __init__(self):
+        self.metas = {}
+        self.widths = {}
+        self.labels = {}  # name -> number of labels, None when the metric cannot be exposed
+        self.entries = []
+        self.used = HEADER_FLOATS
+        self.offset = 0  # bytes of the keys file walked
+        self.broken = False
+
+    def feed(self, data):
+        """Walk the complete records of ``data`` (the keys file from ``offset`` on)."""
+        if self.broken:
+            return
+        parts = _split(data)
+        records = _decode(parts)
+        for raw, rec in zip(parts, records, strict=False):
+            if not self._apply(rec):
+                self.broken = True
+                return
+            self.offset += 4 + len(raw)
+        if len(records) < len(parts):
+            self.broken = True
+
+    def _apply(self, rec):
+        if not isinstance(rec, list) or not rec:
+            return False
+        tag = rec[0]
+        if tag == "S":
+            if len(rec) < 3 or rec[1] not in self.widths:
+                return False
+            name = rec[1]
+            self.entries.append((name, _valid_labels(rec[2], self.labels[name]), self.used))
+            self.used += self.widths[name]
+        elif tag == "M":
+            width = _valid_meta(rec)
+            if width is None or not isinstance(rec[1], str):
+                return False
+            if rec[1] in self.metas:
+                return self.metas[rec[1]][:7] == rec[:7]
+            self.metas[rec[1]] = rec
+            self.widths[rec[1]] = width
+            self.labels[rec[1]] = len(rec[4]) if _exposable(rec) else None
+        return True  # other tags: later record types, nothing to place
+
+
+def _read_range(fd, start, end):
+    chunks = []
+    pos = start
+    while pos < end:
+        chunk = os.pread(fd, min(end - pos, 1 << 20), pos)
         if not chunk:
             break
         chunks.append(chunk)
@@ -176,26 +225,9 @@ def _read_all(fd, length):
     return b"".join(chunks)
 
 
-def _parse(data):
-    """Records of a keys file (complete ones only), decoded in one JSON call."""
-    pos = 0
-    end = len(data)
-    parts = []
-    unpack = struct.unpack_from
-    while pos + 4 <= end:
-        (length,) = unpack("<I", data, pos)
-        if pos + 4 + length > end:
-            break
-        parts.append(data[pos + 4:pos + 4 + length])
-        pos += 4 + length
-    if not parts:
-        return []
-    return json.loads(b"[" + b",".join(parts) + b"]")
-
-
 def _try_lock(path, flags):
     """Open ``path`` and flock it; returns the fd or None when someone else holds it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, flags | fcntl.LOCK_NB)
     except OSError as exc:
@@ -206,8 +238,126 @@ def _try_lock(path, flags):
     return fd
 
 
+# -- writer --------------------------------------------------------------------
+
+
+class _Owned:
+    """The slot this process writes to."""
+
+    def __init__(self, directory, number, lock_fd, capacity):
+        self.number = number
+        self.lock_fd = lock_fd
+        self.capacity = capacity
+        self.limit = HEADER_FLOATS + capacity
+        self.reserved = 0
+        self.map = self.mv = self.qmv = None
+        base = os.path.join(directory, "slot-%d" % number)
+        self.keys_fd = os.open(base + ".keys", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.values_fd = os.open(base + ".values", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            # disk space for the header and a first chunk *before* the file grows: a reader never
+            # maps a header that is a hole (reading a hole of a full tmpfs is SIGBUS too)
+            self.reserve(HEADER_FLOATS + RESERVE_CHUNK)
+            size = self.limit * 8
+            if os.fstat(self.values_fd).st_size < size:
+                os.ftruncate(self.values_fd, size)  # address space only; pages are reserved as used
+            self.map = mmap.mmap(self.values_fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            self.mv = memoryview(self.map).cast("d")
+            self.qmv = memoryview(self.map).cast("Q")
+            self.index = {}  # (name, labelvalues) -> first value index
+            self.used = HEADER_FLOATS
+            self._adopt()
+        except BaseException:
+            self.close(keep_lock=True)
+            raise
+
+    def reserve(self, floats):
+        """Make sure the first ``floats`` values have disk space (raises OSError when not)."""
+        floats = min(floats, self.limit)
+        if floats > self.reserved:
+            os.posix_fallocate(self.values_fd, 0, floats * 8)
+            self.reserved = floats
+
+    def _adopt(self):
+        """Take over what a previous owner left: keep published series, drop the rest."""
+        if self.qmv[0] != MAGIC:
+            os.ftruncate(self.keys_fd, 0)
+            _zero(self.mv, 0, self.reserved)
+            self.qmv[0] = MAGIC
+            return
+        committed = self.qmv[1]
+        layout = Layout()
+        layout.feed(_read_range(self.keys_fd, 0, committed))
+        if layout.used > self.limit:
+            raise StoreFull("slot %d is larger than this process' capacity" % self.number)
+        self.reserve(layout.used + RESERVE_CHUNK)
+        if layout.offset != committed:  # damaged tail: keep what could be walked
+            self.qmv[1] = layout.offset
+        os.ftruncate(self.keys_fd, layout.offset)
+        for name, lv, idx in layout.entries:
+            meta = layout.metas[name]
+            if lv is not None:
+                self.index[(name, lv)] = idx
+            if meta[2] == "gauge" and meta[6] in ("livesum", "livemax"):
+                _zero(self.mv, idx, idx + layout.widths[name])
+        self.described = set(layout.metas)
+        self.used = layout.used
+
+    described = frozenset()
+
+    def allocate(self, metric, labelvalues):
+        """Index of a new series, or None when it cannot be stored (counted); caller holds the lock."""
+        width = metric.width
+        end = self.used + width
+        if end > self.limit:
+            self.mv[H_DROPPED_FULL] += 1
+            raise StoreFull(metric.name)
+        try:
+            self.reserve(end + RESERVE_CHUNK)
+        except OSError:
+            try:
+                self.reserve(end)
+            except OSError:
+                self.mv[H_DROPPED_SPACE] += 1
+                raise
+        payload = b""
+        if metric.name not in self.described:
+            payload += _record(["M", metric.name, metric.kind, metric.help, list(metric.labelnames),
+                                list(metric.buckets), metric.mode])
+        payload += _record(["S", metric.name, list(labelvalues)])
+        committed = self.qmv[1]
+        try:
+            written = os.pwrite(self.keys_fd, payload, committed)
+        except OSError:
+            written = -1
+        if written != len(payload):  # unpublished: readers never see it, takeover cuts it
+            self.mv[H_DROPPED_SPACE] += 1
+            raise OSError(errno.ENOSPC, "cannot write the keys of %s" % metric.name)
+        idx = self.used
+        _zero(self.mv, idx, end)
+        self.used = end
+        if metric.name not in self.described:
+            self.described = self.described | {metric.name}
+        self.index[(metric.name, labelvalues)] = idx
+        self.qmv[1] = committed + len(payload)  # publish
+        return idx
+
+    def close(self, keep_lock=False):
+        for obj in (self.mv, self.qmv, self.map):
+            if obj is not None:
+                with contextlib.suppress(BufferError, ValueError, OSError):
+                    obj.release() if isinstance(obj, memoryview) else obj.close()
+        fds = [self.keys_fd, self.values_fd] + ([] if keep_lock else [self.lock_fd])
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+# -- reader --------------------------------------------------------------------
+
+
 class _SlotReader:
-    """Cached view of another (or our own) slot, for scrapes."""
+    """Cached view of another (or our own) slot, for scrapes (callers serialise ``refresh``)."""
 
     def __init__(self, directory, number):
         self.number = number
@@ -216,16 +366,17 @@ class _SlotReader:
         self.mv = None
         self.qmv = None
         self.ino = None
-        self.offset = 0
-        self.metas = {}
-        self.entries = []  # (metric name, labelvalues, first index, width)
-        self.used = HEADER_FLOATS
+        self.seen = 0
+        self.layout = Layout()
 
     def refresh(self):
+        """False when the slot holds nothing to read yet."""
         st = os.stat(self.path + ".values")
+        if st.st_size < HEADER_FLOATS * 8:
+            return False  # being created
         if self.map is None or st.st_ino != self.ino or st.st_size != len(self.map):
             self._reset()
-            fd = os.open(self.path + ".values", os.O_RDONLY)
+            fd = os.open(self.path + ".values", os.O_RDONLY | os.O_CLOEXEC)
             try:
                 self.map = mmap.mmap(fd, st.st_size, mmap.MAP_SHARED, mmap.PROT_READ)
             finally:
@@ -236,26 +387,18 @@ class _SlotReader:
         if self.qmv[0] != MAGIC:
             return False
         committed = self.qmv[1]
-        if committed < self.offset:  # slot re-initialised
-            self.offset = 0
-            self.metas = {}
-            self.entries = []
-            self.used = HEADER_FLOATS
-        if committed > self.offset:
-            with open(self.path + ".keys", "rb") as f:
-                f.seek(self.offset)
-                data = f.read(committed - self.offset)
-            for rec in _parse(data):
-                if rec[0] == "M":
-                    self.metas[rec[1]] = rec
-                elif rec[0] == "S":
-                    meta = self.metas.get(rec[1])
-                    if meta is None:
-                        continue
-                    width = width_of(meta[2], meta[5], meta[6])
-                    self.entries.append((rec[1], tuple(rec[2]), self.used, width))
-                    self.used += width
-            self.offset = committed
+        layout = self.layout
+        if committed < layout.offset or (layout.broken and committed != self.seen):
+            layout = self.layout = Layout()  # slot re-initialised, or its damaged tail cut by a new owner
+        if committed > layout.offset and not layout.broken:
+            fd = os.open(self.path + ".keys", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                layout.feed(_read_range(fd, layout.offset, committed))
+            finally:
+                os.close(fd)
+        self.seen = committed
+        if layout.used > len(self.mv):
+            raise ValueError("slot %d: series beyond the values file" % self.number)
         return True
 
     def _reset(self):
@@ -265,13 +408,20 @@ class _SlotReader:
         if self.map is not None:
             self.map.close()
         self.map = self.mv = self.qmv = None
-        self.offset = 0
-        self.metas = {}
-        self.entries = []
-        self.used = HEADER_FLOATS
+        self.layout = Layout()
 
     def values(self):
-        return self.mv[:self.used].tolist()
+        return self.mv[:self.layout.used].tolist()
+
+
+class MergeResult:
+    """What :meth:`Store.merge` read: series, live slot files, drops by reason."""
+
+    def __init__(self, merger, slots, write_drops):
+        self.merged = merger.merged
+        self.dropped = merger.dropped
+        self.slots = slots
+        self.write_drops = write_drops  # {"store_full": n, "no_space": n} over every slot
 
 
 class Store:
@@ -281,28 +431,50 @@ class Store:
         self.directory = directory
         self.capacity = capacity
         self.lock = threading.Lock()
+        self.read_lock = threading.Lock()
         self.gen = 0
         self.owned = None
         self.readers = {}
-        self.admitted = {}
-        self._full_logged = False
+        self.caps = labelcaps.LabelCaps(directory)
+        self._logged = set()
+        self._retry_at = 0.0
+        self._unavailable = None
+
+    def _log_once(self, key, level, msg, *args):
+        if key not in self._logged:
+            self._logged.add(key)
+            _logger.log(level, msg, *args)
 
     # -- writer side -------------------------------------------------------
     def claim(self):
         """The slot of this process, claimed on first use (caller holds ``lock``)."""
         if self.owned is not None:
             return self.owned
+        if self._unavailable is not None and time.monotonic() < self._retry_at:
+            raise StoreUnavailable(self._unavailable)
+        try:
+            self.owned = self._claim()
+            self._unavailable = None
+        except Exception as exc:
+            self._unavailable = "%s: %s" % (type(exc).__name__, exc)
+            self._retry_at = time.monotonic() + CLAIM_RETRY
+            self._log_once(("claim", self._unavailable), logging.ERROR,
+                           "metrics store in %s unusable in this process (%s): updates are dropped, "
+                           "Odoo goes on", self.directory, self._unavailable)
+            raise
+        return self.owned
+
+    def _claim(self):
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
         for number in range(MAX_SLOTS):
             fd = _try_lock(os.path.join(self.directory, "slot-%d.lock" % number), fcntl.LOCK_EX)
             if fd is None:
                 continue
             try:
-                self.owned = _Owned(self.directory, number, fd, self.capacity)
+                return _Owned(self.directory, number, fd, self.capacity)
             except Exception:
                 os.close(fd)
                 raise
-            return self.owned
         raise StoreFull("no free slot in %s" % self.directory)
 
     def bind(self, metric, labelvalues):
@@ -314,16 +486,22 @@ class Store:
                 try:
                     idx = owned.allocate(metric, labelvalues)
                 except StoreFull:
-                    if not self._full_logged:
-                        self._full_logged = True
-                        _logger.error("metrics store full (%s values per process): new series are dropped",
-                                      self.capacity)
+                    self._log_once("full", logging.ERROR,
+                                   "metrics store full (%s values per process): new series are dropped "
+                                   "and counted in odoo_metrics_dropped_series_total", self.capacity)
+                    return _NULL.mv, 0
+                except OSError as exc:
+                    self._log_once("space", logging.ERROR,
+                                   "metrics store in %s: no space for new series (%s); they are dropped "
+                                   "and counted in odoo_metrics_dropped_series_total", self.directory, exc)
                     return _NULL.mv, 0
             return owned.mv, idx
 
     def after_fork(self):
         """In a forked child: forget the parent's slot (never write to it)."""
         self.lock = threading.Lock()
+        self.read_lock = threading.Lock()
+        self.caps.after_fork()
         if self.owned is not None:
             owned, self.owned = self.owned, None
             owned.close()  # closes only our copies; the parent keeps its lock
@@ -334,14 +512,14 @@ class Store:
 
     def wipe(self):
         """Remove the state of a previous run (slots no live process holds, label caps)."""
-        with self.lock:
+        with self.lock, self.read_lock:
             if self.owned is not None:
                 self.owned.close()
                 self.owned = None
             for reader in self.readers.values():
                 reader._reset()
             self.readers = {}
-            self.admitted = {}
+            self.caps.clear()
             self.gen += 1
             if not os.path.isdir(self.directory):
                 os.makedirs(self.directory, mode=0o700, exist_ok=True)
@@ -354,7 +532,7 @@ class Store:
                     lock_path = os.path.join(self.directory, "slot-%s.lock" % match.group(1))
                     fd = _try_lock(lock_path, fcntl.LOCK_EX)
                     if fd is None:
-                        continue  # a live process (e.g. another instance) owns it
+                        continue  # a live process owns it
                     try:
                         for ext in (".values", ".keys"):
                             _unlink(lock_path[:-5] + ext)
@@ -367,36 +545,8 @@ class Store:
 
     # -- label caps ------------------------------------------------------
     def admit(self, kind, value, cap):
-        """True when ``value`` is (or becomes) one of the first ``cap`` values of ``kind``.
-
-        The admitted set is shared by every process of the instance, so the cap
-        holds for the whole instance, not per process.
-        """
-        cache = self.admitted.setdefault(kind, {})
-        known = cache.get(value)
-        if known is not None:
-            return known
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        path = os.path.join(self.directory, "labels-%s" % kind)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            data = _read_all(fd, os.fstat(fd).st_size).decode("utf-8", "replace")
-            values = [json.loads(line) for line in data.splitlines() if line]
-            for v in values:
-                cache[v] = True
-            if value in cache:
-                return True
-            if len(values) >= cap:
-                ok = False
-            else:
-                os.write(fd, (json.dumps(value) + "\n").encode())
-                ok = True
-        finally:
-            os.close(fd)
-        if len(cache) < 100000:
-            cache[value] = ok
-        return ok
+        """See :meth:`.labelcaps.LabelCaps.admit` (None: the lock was busy, use the overflow value)."""
+        return self.caps.admit(kind, value, cap)
 
     # -- reader side -------------------------------------------------------
     def slot_numbers(self):
@@ -425,9 +575,14 @@ class Store:
         return False
 
     def merge(self):
-        """Merge every slot: {name: (meta, {labelvalues: [values]})} plus the slot count."""
-        merged = {}
+        """Every slot merged (a :class:`MergeResult`); concurrent callers take turns."""
+        with self.read_lock:
+            return self._merge()
+
+    def _merge(self):
+        merger = Merger()
         slots = 0
+        write_drops = {"store_full": 0.0, "no_space": 0.0}
         now_numbers = self.slot_numbers()
         for stale in set(self.readers) - set(now_numbers):
             self.readers.pop(stale)._reset()
@@ -438,50 +593,32 @@ class Store:
             try:
                 if not reader.refresh():
                     continue
+                vals = reader.values()
             except FileNotFoundError:
+                continue  # wiped meanwhile
+            except Exception as exc:
+                self._log_once(("slot", number, type(exc).__name__), logging.ERROR,
+                               "metrics store: slot %s of %s unreadable (%s); left out of scrapes",
+                               number, self.directory, exc)
+                merger.drop("bad_slot")
+                reader._reset()
                 continue
             slots += 1
-            live = None
-            vals = reader.values()
-            metas = reader.metas
-            for name, lv, idx, width in reader.entries:
-                entry = merged.get(name)
-                if entry is None:
-                    entry = merged[name] = (metas[name], {})
-                meta, series = entry
-                kind = meta[2]
-                mode = meta[6]
-                if kind == "gauge" and mode in _LIVE_MODES:
-                    if live is None:
-                        live = self.is_live(number)
-                    if not live:
-                        continue
-                cur = series.get(lv)
-                if width == 1:
-                    v = vals[idx]
-                    if cur is None:
-                        series[lv] = [v]
-                    elif kind != "gauge" or mode in ("sum", "livesum"):
-                        cur[0] += v
-                    elif mode in ("max", "livemax"):
-                        if v > cur[0]:
-                            cur[0] = v
-                elif kind == "histogram":
-                    if len(meta[5]) + 2 != width:
-                        continue
-                    part = vals[idx:idx + width]
-                    if cur is None:
-                        series[lv] = part
-                    else:
-                        for i in range(width):
-                            cur[i] += part[i]
-                else:  # mostrecent: value, timestamp
-                    part = vals[idx:idx + 2]
-                    if part[1] == 0.0:
-                        continue
-                    if cur is None or part[1] >= cur[1]:
-                        series[lv] = part
-        return merged, slots
+            layout = reader.layout
+            if layout.broken:
+                self._log_once(("broken", number), logging.ERROR,
+                               "metrics store: slot %s of %s has a damaged record; series after it are "
+                               "left out", number, self.directory)
+                merger.drop("bad_slot")
+            write_drops["store_full"] += vals[H_DROPPED_FULL]
+            write_drops["no_space"] += vals[H_DROPPED_SPACE]
+            merger.add_slot(layout.metas, layout.entries, vals,
+                            lambda number=number: self.is_live(number))
+        return MergeResult(merger, slots, write_drops)
+
+
+def _zero(mv, start, end):
+    mv[start:end] = memoryview(bytes(8 * (end - start))).cast("d")
 
 
 def _unlink(path):

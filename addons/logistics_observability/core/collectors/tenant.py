@@ -239,40 +239,46 @@ class TenantCollector:
         return families, ok
 
     def families(self):
-        f = metrics.Family
-        size = f("odoo_pg_database_size_bytes", "gauge", "Size of the tenant database.", ("tenant",))
+        # tenants beyond the label cap share tenant="__overflow__": their samples are folded
+        # into one series per family (sum of amounts, worst of ages and timestamps)
+        def f(name, type_, help_, labels, combine):
+            return metrics.Family(name, type_, help_, labels, combine=combine)
+
+        size = f("odoo_pg_database_size_bytes", "gauge", "Size of the tenant database.", ("tenant",), "sum")
         lateness = f("odoo_cron_lateness_seconds", "gauge",
-                     "now - nextcall of due active scheduled actions.", ("tenant", "cron"))
+                     "now - nextcall of due active scheduled actions.", ("tenant", "cron"), "max")
         failing = f("odoo_cron_failing", "gauge",
                     "Consecutive failures of active scheduled actions (only failing ones).",
-                    ("tenant", "cron"))
+                    ("tenant", "cron"), "max")
         jobs = f("odoo_queue_jobs", "gauge", "queue_job jobs by channel and state.",
-                 ("tenant", "channel", "state"))
+                 ("tenant", "channel", "state"), "sum")
         oldest = f("odoo_queue_oldest_pending_age_seconds", "gauge",
-                   "Age of the oldest due pending/enqueued queue_job job.", ("tenant", "channel"))
-        mail = f("odoo_mail_queue", "gauge", "Outgoing mail.mail messages by state.", ("tenant", "state"))
+                   "Age of the oldest due pending/enqueued queue_job job.", ("tenant", "channel"), "max")
+        mail = f("odoo_mail_queue", "gauge", "Outgoing mail.mail messages by state.", ("tenant", "state"),
+                 "sum")
         b_ts = f("odoo_backup_last_success_timestamp_seconds", "gauge",
-                 "End of the last successful backup.", ("tenant", "kind"))
+                 "End of the last successful backup.", ("tenant", "kind"), "min")
         b_status = f("odoo_backup_last_status", "gauge",
-                     "Latest finished backup: 1 succeeded, 0 failed.", ("tenant", "kind"))
+                     "Latest finished backup: 1 succeeded, 0 failed.", ("tenant", "kind"), "min")
         b_size = f("odoo_backup_last_size_bytes", "gauge", "Size of the last successful backup.",
-                   ("tenant", "kind"))
+                   ("tenant", "kind"), "sum")
         b_dur = f("odoo_backup_last_duration_seconds", "gauge", "Duration of the last successful backup.",
-                  ("tenant", "kind"))
+                  ("tenant", "kind"), "max")
         drill = f("odoo_restore_test_last_success_timestamp_seconds", "gauge",
-                  "End of the last restore drill that restored and verified the data.", ("tenant",))
-        rpo = f("odoo_backup_rpo_seconds", "gauge", "Recovery point objective of the tenant.", ("tenant",))
+                  "End of the last restore drill that restored and verified the data.", ("tenant",), "min")
+        rpo = f("odoo_backup_rpo_seconds", "gauge", "Recovery point objective of the tenant.", ("tenant",),
+                "min")
         interval = f("odoo_restore_test_interval_seconds", "gauge", "Required restore-drill interval.",
-                     ("tenant",))
+                     ("tenant",), "min")
         module_ops = f("odoo_module_operations_total", "counter",
                        "Module installs, upgrades and uninstalls in the tenant (from its own records).",
-                       ("tenant", "operation"))
+                       ("tenant", "operation"), "sum")
         last_change = f("odoo_last_change_timestamp_seconds", "gauge",
                         "When the tenant's latest change (module, parameter, setting, cron) happened.",
-                        ("tenant", "kind", "operation", "target"))
+                        ("tenant", "kind", "operation", "target"), "max")
         warning = f("odoo_backup_warning", "gauge",
                     "1 when a backup warning holds (stale, drill_overdue, unverified, failed).",
-                    ("tenant", "reason"))
+                    ("tenant", "reason"), "max")
         for dbname in sorted(self.data):
             _read_at, data = self.data[dbname]
             tenant = metrics.tenant_label(dbname)

@@ -1,0 +1,99 @@
+"""Instance-wide caps on label values (the first N tenants / routes seen keep their name).
+
+The admitted values of one ``kind`` are lines of ``labels-<kind>`` in the
+metrics directory, shared by every process of the instance. The file is
+guarded by a POSIX record lock (``lockf``), which a forked child does not
+inherit, plus a thread lock re-created after fork: a fork while another thread
+holds either lock cannot leave a lock held forever. Waiting is bounded: when
+the lock is not free within ``wait`` seconds the caller gets ``None`` (use the
+overflow label this time, ask again next time).
+"""
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import threading
+import time
+
+MAX_CACHED = 100000
+DEFAULT_WAIT = 0.25
+
+
+class LabelCaps:
+    def __init__(self, directory, wait=DEFAULT_WAIT):
+        self.directory = directory
+        self.wait = wait
+        self.cache = {}  # kind -> {value: admitted}
+        self._lock = threading.Lock()
+
+    def after_fork(self):
+        self._lock = threading.Lock()
+
+    def clear(self):
+        self.cache = {}
+
+    def admit(self, kind, value, cap):
+        """True when ``value`` is (or becomes) one of the first ``cap`` of ``kind``; None on timeout."""
+        cache = self.cache.setdefault(kind, {})
+        known = cache.get(value)
+        if known is not None:
+            return known
+        deadline = time.monotonic() + self.wait
+        if not self._lock.acquire(timeout=self.wait):
+            return None
+        try:
+            ok = self._admit_locked(kind, value, cap, cache, deadline)
+        finally:
+            self._lock.release()
+        if ok is not None and len(cache) < MAX_CACHED:
+            cache[value] = ok
+        return ok
+
+    def _admit_locked(self, kind, value, cap, cache, deadline):
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        path = os.path.join(self.directory, "labels-%s" % kind)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            if not _lock_until(fd, deadline):
+                return None
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, size, 0) if size else b""
+            values = []
+            for line in data.decode("utf-8", "replace").splitlines():
+                with contextlib.suppress(ValueError):
+                    if line:
+                        values.append(json.loads(line))
+            for v in values:
+                cache[v] = True
+            if value in cache:
+                return True
+            if len(values) >= cap:
+                return False
+            line = (json.dumps(value) + "\n").encode()
+            try:
+                written = os.write(fd, line)
+            except OSError:
+                written = -1
+            if written != len(line):
+                os.ftruncate(fd, size)  # never leave half a line for the next reader
+                raise OSError(errno.ENOSPC, "cannot append to %s" % path)
+            return True
+        finally:
+            os.close(fd)  # also releases the record lock
+
+
+def _lock_until(fd, deadline):
+    delay = 0.001
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.005)
