@@ -12,7 +12,7 @@ import pytest
 from collector_helpers import samples, value
 
 from logistics_observability.core import metrics
-from logistics_observability.core.collectors import pgconn, tenant
+from logistics_observability.core.collectors import as_collector, pgconn, tenant
 
 pytestmark = [pytest.mark.odoo]
 PARAMS = pgconn.conn_params(host=odoo_harness.PG["host"], port=odoo_harness.PG["port"],
@@ -88,7 +88,7 @@ def test_queue_crons_mail_from_a_real_tenant(tenant_db):
     coll = collector({db, PLAIN})
     assert coll.refresh()
     assert set(coll.data) == {db}, "only databases with the addon installed are tenants"
-    families, ok = coll.collect()
+    families, ok, _reason = coll.collect()
     scraped = samples(families)
     assert ok
     assert value(scraped, "odoo_queue_jobs", tenant=db, channel="root", state="pending") == 2
@@ -158,10 +158,10 @@ def test_down_postgres_keeps_serving_the_cache(tenant_db):
     coll.refresh()
     coll.params["port"] = odoo_harness.free_port()
     coll.refreshed_at -= 1000  # stale: the next scrape starts a refresh, which fails
-    families, ok = coll.collect()
+    families, ok, _reason = coll.collect()
     assert value(samples(families), "odoo_tenant_databases") == 1, "last values are still served"
     coll._thread.join(5)
-    families, ok = coll.collect()
+    families, ok, _reason = coll.collect()
     assert not ok, "a failed refresh marks the collector down"
 
 
@@ -215,10 +215,50 @@ def test_template_and_excluded_databases_are_no_tenants(tenant_db, queue_templat
         coll = tenant.TenantCollector(PARAMS, filter_fn, ttl=30)
         assert coll.refresh()
         assert set(coll.data) == {db}
-        families, ok = coll.collect()
+        families, ok, _reason = coll.collect()
         assert ok and value(samples(families), "odoo_tenant_databases") == 1
     finally:
         with contextlib.closing(odoo_harness.pg_connect()) as conn, conn.cursor() as cr:
             cr.execute('ALTER DATABASE "%s" IS_TEMPLATE false' % tpl)
         odoo_harness.drop_db(tpl)
         odoo_harness.drop_db(staging)
+
+
+def test_a_partial_tenant_list_is_never_presented_as_complete(tenant_db, queue_template):
+    """A tenant that cannot be read in time (here: a lock held on it) makes the list partial:
+    the collector reports down with reason ``partial`` instead of silently listing fewer tenants."""
+    db, _cards = tenant_db
+    busy = odoo_harness.clone_db(queue_template, "lotest_plat_qj_busy")
+    holder = odoo_harness.pg_connect(busy)
+    try:
+        holder.autocommit = False
+        with holder.cursor() as cr:
+            cr.execute("LOCK TABLE ir_module_module IN ACCESS EXCLUSIVE MODE")
+        coll = tenant.TenantCollector(PARAMS, lambda found: [n for n in found if n in (db, busy)], ttl=30,
+                                      statement_timeout=1.0)
+        assert coll.refresh()
+        families, ok, reason = coll.collect()
+        assert not ok and reason == "partial"
+        assert value(samples(families), "odoo_queue_jobs", tenant=db, channel="root", state="pending") == 2
+        metrics.register_collector("tenants_test", as_collector(coll.collect))
+        try:
+            scraped = samples(metrics.collect())
+        finally:
+            metrics.unregister_collector("tenants_test")
+        assert value(scraped, "odoo_collector_up", collector="tenants_test") == 0
+        assert value(scraped, "odoo_collector_down_reason", collector="tenants_test", reason="partial") == 1
+        holder.rollback()
+        assert coll.refresh()
+        _families, ok, reason = coll.collect()
+        assert ok and reason is None
+        assert set(coll.data) == {db, busy}
+    finally:
+        holder.close()
+        odoo_harness.drop_db(busy)
+
+
+def test_before_the_first_refresh_the_collector_says_warming_up():
+    coll = tenant.TenantCollector(PARAMS, lambda found: [], ttl=30, first_wait=0.0)
+    _families, ok, reason = coll.collect()
+    assert (ok, reason) == (False, "warming_up")
+    coll._thread.join(10)

@@ -187,3 +187,21 @@ def test_render_wraps_generated_slo_rules(tmp_path):
     doc = yaml.safe_load(proc.stdout)
     jsonschema.validate(doc, PROMETHEUS_RULE)
     assert doc["metadata"]["name"] == "odoo-slo"
+
+
+def test_each_pod_keeps_its_metrics_in_its_own_memory_volume(built):
+    """Replicas share the filestore volume: a metrics directory there would make every pod count
+    the fleet. The store lives in a per-pod emptyDir (medium Memory) named by observability_metrics_dir."""
+    _path, docs = built
+    spec = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    config = next(d for d in by_kind(docs, "ConfigMap") if "odoo.conf" in d.get("data", {}))
+    conf = config["data"]["odoo.conf"].splitlines()
+    metrics_dir = next(x for x in conf if x.startswith("observability_metrics_dir")).split("=", 1)[1].strip()
+    mount = max((p for p in mounts if metrics_dir == p or metrics_dir.startswith(p.rstrip("/") + "/")),
+                key=len)
+    volume = volumes[mounts[mount]]
+    assert volume.get("emptyDir", {}).get("medium") == "Memory", volume
+    assert "persistentVolumeClaim" not in volume

@@ -18,6 +18,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from logistics_observability.core import instance
+
 pytestmark = [pytest.mark.odoo, pytest.mark.slow]
 TAG = "lotest_m4e"
 
@@ -192,7 +194,7 @@ def test_exact_counts_per_tenant_across_recycling_and_sigkill(server, tenants):
                   status="2xx") == answered[a]
     assert sample(main, "odoo_http_requests_in_flight") == 1  # this scrape
     # files stay bounded by concurrent processes, not by the ~10 workers that lived
-    metrics_dir = server.tmp / "data" / "observability" / str(server.http_port)
+    metrics_dir = instance.default_directory(server.http_port)  # local, per boot: not under data_dir
     slots = [n for n in os.listdir(metrics_dir) if n.endswith(".values")]
     assert len(slots) <= 6, slots
     assert killed

@@ -1,5 +1,6 @@
 """Exposition formats, collectors, auth decisions and configuration parsing."""
 import logging
+import os
 import time
 
 import pytest
@@ -119,7 +120,10 @@ def test_metrics_response_content_types():
 
 def test_config_defaults_env_overrides_and_bad_values(caplog):
     cfg = config.load({"data_dir": "/srv/odoo", "http_port": 8070}, environ={}, odoo_version="18.0")
-    assert cfg.metrics_dir == "/srv/odoo/observability/8070"
+    # local and per boot, private to the user; never under data_dir (replicas share the filestore)
+    assert not cfg.metrics_dir.startswith("/srv/odoo")
+    assert cfg.metrics_dir.endswith("/odoo-observability-%d/8070" % os.getuid())
+    assert os.stat(os.path.dirname(cfg.metrics_dir)).st_mode & 0o777 == 0o700
     assert (cfg.env, cfg.region, cfg.service, cfg.release) == ("prod", "default", "odoo", "18.0")
     assert cfg.max_tenants == 500 and cfg.max_routes == 200 and cfg.metrics_port is None
     cfg = config.load({"observability_metrics_port": "9100", "observability_env": "staging"},

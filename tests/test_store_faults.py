@@ -360,3 +360,26 @@ def test_labels_file_lines_survive_concurrent_processes(mdir):
         lines = f.read().decode().splitlines()
     expected = sorted("p%d-%d" % (k, i) for k in range(4) for i in range(50))
     assert sorted(json.loads(x) for x in lines) == expected
+
+
+# -- the request hot path ---------------------------------------------------------
+
+GH = metrics.histogram("odoo_test_faults_seconds", "Fault test histogram.", ("route",), buckets=(0.1, 1.0))
+
+
+def test_group_records_like_single_updates_across_forks_and_new_directories(mdir, tmp_path):
+    grp = metrics.group([OTHER.labels("g"), GH.labels("/g")])
+    grp.record((2.0, 0.05))
+    assert wait(fork(lambda: grp.record((3.0, 5.0)))) == 0  # a forked worker rebinds to its own slot
+    got = scrape()
+    assert got[("odoo_test_faults_other_total", (("tenant", "g"),))] == 5
+    assert got[("odoo_test_faults_seconds_bucket", (("le", "0.1"), ("route", "/g")))] == 1
+    assert got[("odoo_test_faults_seconds_count", (("route", "/g"),))] == 2
+    assert got[("odoo_test_faults_seconds_sum", (("route", "/g"),))] == 5.05
+    grp.record((-1.0, 0.5))  # a counter never goes down
+    assert scrape()[("odoo_test_faults_other_total", (("tenant", "g"),))] == 5
+    metrics.configure(directory=str(tmp_path / "other"))
+    grp.record((1.0, 0.5))
+    assert scrape()[("odoo_test_faults_other_total", (("tenant", "g"),))] == 1
+    with pytest.raises(TypeError):
+        metrics.group([metrics.gauge("odoo_test_faults_g", "x").labels()])

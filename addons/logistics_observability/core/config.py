@@ -9,6 +9,8 @@ import os
 import re
 import urllib.parse
 
+from . import instance
+
 _logger = logging.getLogger(__name__)
 
 # key -> (environment variable, default)
@@ -124,8 +126,8 @@ def load(options, environ=None, odoo_version=None):
     if not cfg.release:
         cfg.release = cfg.version
     if not cfg.metrics_dir:
-        data_dir = options.get("data_dir") or os.path.join(os.path.expanduser("~"), ".local", "share", "Odoo")
-        cfg.metrics_dir = os.path.join(str(data_dir), "observability", str(options.get("http_port") or 8069))
+        # local and per boot, never the (possibly shared) filestore: see core/instance.py
+        cfg.metrics_dir = instance.default_directory(options.get("http_port") or 8069)
     cfg.db = {k: options.get(k) for k in ("db_host", "db_port", "db_user", "db_password", "db_sslmode")
               if options.get(k) not in (None, False, "")}
     return cfg

@@ -304,6 +304,69 @@ _NULL_CHILD = _NullChild()
 MAX_CHILDREN = 100000
 
 
+class Group:
+    """Series of counters and histograms updated together: the hot path of a request.
+
+    ``record(values)`` adds ``values[i]`` to counter ``i`` or observes it in histogram ``i``,
+    under one lock acquisition with the slot positions resolved once, instead of one
+    label lookup, lock and check per metric. Fails open like every update.
+    """
+
+    __slots__ = ("_children", "_gen", "_mv", "_plan", "_st")
+
+    def __init__(self, children):
+        self._children = tuple(children)
+        for child in self._children:
+            if not isinstance(child, CounterChild | HistogramChild):
+                raise TypeError("a group holds counter and histogram series")
+        self._gen = -1
+        self._mv = None
+        self._plan = ()
+        self._st = None
+
+    def _bind(self):
+        st = get_store()
+        gen = _gen
+        plan = []
+        mv = None
+        for child in self._children:
+            cmv, idx = st.bind(child._metric, child._values)
+            metric = child._metric
+            if cmv is _store._NULL.mv:
+                plan.append((None, 0, None, 0))  # dropped series (store full): its values go nowhere
+                continue
+            mv = cmv
+            if metric.kind == "histogram":
+                plan.append((True, idx, metric.buckets, idx + metric._sum_offset))
+            else:
+                plan.append((False, idx, None, 0))
+        self._mv, self._plan, self._st = mv if mv is not None else _store._NULL.mv, tuple(plan), st
+        self._gen = gen
+
+    def record(self, values):
+        try:
+            if self._gen != _gen or self._st is not _STORE:
+                self._bind()
+            mv = self._mv
+            bisect_left = bisect.bisect_left
+            with self._st.lock:
+                for (hist, idx, bounds, sum_idx), value in zip(self._plan, values, strict=True):
+                    if hist:
+                        mv[idx + bisect_left(bounds, value)] += 1.0
+                        mv[sum_idx] += value
+                    elif hist is False:
+                        if value >= 0:
+                            mv[idx] += value
+        except Exception:
+            _log_once(("group", self._children[0]._metric.name if self._children else ""),
+                      "metrics: cannot update a group of series (ignored)")
+
+
+def group(children):
+    """A :class:`Group` of bound series (``metric.labels(...)`` of counters and histograms)."""
+    return Group(children)
+
+
 class Metric:
     kind = None
     child_class = _Child
@@ -565,11 +628,14 @@ def _run_collectors():
     up = Family("odoo_collector_up", "gauge", "1 when the scrape-time collector succeeded.", ("collector",))
     took = Family("odoo_collector_duration_seconds", "gauge", "Time the scrape-time collector took.",
                   ("collector",))
+    down = Family("odoo_collector_down_reason", "gauge",
+                  "1 for the reason a scrape-time collector reports down (or partial).",
+                  ("collector", "reason"))
     states = [_collectors[n] for n in sorted(_collectors)]
     jobs = []
     for state in states:
         if state.running is not None and state.running.is_alive():
-            jobs.append((state, None, {"error": "previous run still running"}))
+            jobs.append((state, None, {"error": "previous run still running", "reason": "still_running"}))
             continue
         box = {"start": time.perf_counter()}
 
@@ -599,6 +665,10 @@ def _run_collectors():
         else:
             families.extend(_unique(box.get("partial", ()), state.name))
             reason = box.get("error") or "timed out after %ss" % state.timeout
+            token = box.get("reason") or getattr(box.get("error"), "reason", None)
+            if not isinstance(token, str) or not _LABEL_RE.match(token):
+                token = "error" if "error" in box else "timeout"
+            down.add(1.0, collector=state.name, reason=token[:40])
             now = time.time()
             if now - state.last_log > COLLECTOR_LOG_INTERVAL:
                 state.last_log = now
@@ -606,7 +676,7 @@ def _run_collectors():
         up.add(1.0 if ok else 0.0, collector=state.name)
         took.add(max(0.0, elapsed), collector=state.name)
     if states:
-        families.extend([up, took])
+        families.extend([up, took, down])
     return families
 
 

@@ -1,17 +1,22 @@
 """Odoo 18 server processes: configuration, store reset, dedicated listener, process types.
 
 - The master (``PreforkServer.run``) or the single process (``ThreadedServer.run``)
-  wipes what a previous run left in the metrics directory, once, before any
-  worker exists, then starts the dedicated metrics listener. The gevent process
+  claims the metrics directory (instance lock; a private directory when another
+  live instance holds it), then wipes what a previous run left there, once,
+  before any worker exists, then starts the dedicated metrics listener. The gevent process
   is exec'd by the master and must not wipe: ``GeventServer.run`` is left alone.
 - Each worker reports its type in ``odoo_worker_processes{type}`` (a ``livesum``
   gauge: only live processes count).
 """
+import atexit
 import functools
 import logging
+import os
+import shutil
+import tempfile
 
 from ...core import config as obs_config
-from ...core import listener, metrics
+from ...core import instance, listener, metrics
 
 _logger = logging.getLogger(__name__)
 
@@ -37,11 +42,46 @@ def set_process_type(kind):
         _logger.warning("logistics_observability: cannot report the process type", exc_info=True)
 
 
+_claim = {}
+
+
+def _use_directory(cfg, directory):
+    cfg.metrics_dir = directory
+    metrics.configure(directory=directory)
+    # the gevent process is exec'd and reads its configuration again: it must follow
+    os.environ["ODOO_OBSERVABILITY_METRICS_DIR"] = directory
+
+
+def _claim_directory(cfg, stop):
+    """Make the metrics directory this instance's own before anything is wiped (see core/instance.py)."""
+    if stop:
+        # one-shot runs (-u ... --stop-after-init) never touch a live instance's metrics
+        directory = tempfile.mkdtemp(prefix="odoo-observability-oneshot-")
+        atexit.register(shutil.rmtree, directory, True)
+        _use_directory(cfg, directory)
+        return False
+    wanted = cfg.metrics_dir
+    claim = instance.claim(wanted)
+    _claim["claim"] = claim
+    if claim.private:
+        _logger.error("logistics_observability: observability_metrics_dir %s belongs to another live Odoo "
+                      "instance (pid %s); this instance keeps its metrics in its own directory %s. "
+                      "Give each instance its own observability_metrics_dir.",
+                      wanted, instance.holder(wanted) or "?", claim.directory)
+        _use_directory(cfg, claim.directory)
+    return True
+
+
 def _on_start(stop=False):
     """Runs once in the process that owns the instance, before it serves anything."""
-    if stop:
-        return  # one-shot runs (-u ... --stop-after-init) must not reset a live instance's metrics
     cfg = obs_config.current()
+    try:
+        if not _claim_directory(cfg, stop):
+            return
+    except Exception as exc:
+        _logger.error("logistics_observability: cannot claim the metrics directory %s (%s); "
+                      "metrics will be incomplete, Odoo goes on", cfg.metrics_dir, exc)
+        return
     try:
         removed = metrics.wipe()
         _logger.info("logistics_observability: metrics directory %s ready (%s stale slots removed)",
@@ -50,10 +90,20 @@ def _on_start(stop=False):
         _logger.error("logistics_observability: cannot prepare the metrics directory %s (%s); "
                       "metrics will be incomplete, Odoo goes on", cfg.metrics_dir, exc)
     try:
-        if cfg.metrics_port:
-            listener.start(cfg.metrics_interface, cfg.metrics_port, obs_config.current)
+        if cfg.metrics_port and listener.start(cfg.metrics_interface, cfg.metrics_port, obs_config.current):
+            _warm_tenants()
     except Exception:
         _logger.exception("logistics_observability: metrics listener start-up failed; Odoo goes on")
+
+
+def _warm_tenants():
+    """Read the tenant databases now, in the process whose listener will serve the scrapes, so
+    the first scrape gets the complete list (it runs the same collector threads a scrape would)."""
+    from . import collectors as odoo18_collectors
+
+    collector = odoo18_collectors.tenant_collector()
+    if collector is not None:
+        collector.kick()
 
 
 def install():

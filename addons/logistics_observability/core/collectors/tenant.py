@@ -142,6 +142,7 @@ class TenantCollector:
         self.refreshed_at = None  # monotonic time of the last completed refresh
         self.last_ok = False
         self.last_duration = None
+        self.unread = 0  # databases of the last list that could not be read
 
     # -- refresh -----------------------------------------------------------
     def list_databases(self):
@@ -184,7 +185,13 @@ class TenantCollector:
                 fresh.pop(dbname, None)  # unreadable for long: forget it rather than serve old numbers
         for dbname in set(fresh) - set(names):
             fresh.pop(dbname, None)  # dropped or filtered out
+        # listed, not known to lack the addon, and no values at all: the list would be partial
+        unread = [d for d, status, _data in results if status != "ok" and d not in fresh]
         self.data = fresh
+        self.unread = len(unread)
+        if unread:
+            _logger.warning("tenant collector: %d of %d databases could not be read (e.g. %s); "
+                            "reported as partial", len(unread), len(names), unread[0])
         self._finish(start, ok=True)
         return True
 
@@ -220,7 +227,13 @@ class TenantCollector:
 
     # -- scrape ------------------------------------------------------------
     def collect(self):
-        """``(families, ok)`` from the cache; starts a refresh when it is stale."""
+        """``(families, ok, reason)`` from the cache; starts a refresh when it is stale.
+
+        Never presents a partial list as complete: before the first refresh, when
+        the list could not be read, or when some listed database could not be read,
+        ``ok`` is False and ``reason`` says which (``warming_up``, ``list_failed``,
+        ``partial``, ``stale``).
+        """
         if self.refreshed_at is None or time.monotonic() - self.refreshed_at > self.ttl:
             self.kick()
             if self.refreshed_at is None:
@@ -235,8 +248,15 @@ class TenantCollector:
                                "Databases with logistics_observability installed.", ())
         count.add(len(self.data))
         families += [cache_age, count]
-        ok = self.last_ok and age is not None and age <= self.ttl * 3
-        return families, ok
+        if age is None:
+            return families, False, "warming_up"
+        if not self.last_ok:
+            return families, False, "list_failed"
+        if self.unread:
+            return families, False, "partial"
+        if age > self.ttl * 3:
+            return families, False, "stale"
+        return families, True, None
 
     def families(self):
         # tenants beyond the label cap share tenant="__overflow__": their samples are folded
