@@ -85,11 +85,9 @@ def holder(directory):
     except OSError:
         return None
     try:
-        try:
+        with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             return None  # free
-        except OSError:
-            pass
         with contextlib.suppress(ValueError, OSError):
             return int(os.pread(fd, 32, 0).decode().strip() or 0) or None
         return None

@@ -78,12 +78,7 @@ def _on_start(stop=False):
     try:
         if not _claim_directory(cfg, stop):
             return
-    except Exception as exc:
-        _logger.error("logistics_observability: cannot claim the metrics directory %s (%s); "
-                      "metrics will be incomplete, Odoo goes on", cfg.metrics_dir, exc)
-        return
-    try:
-        removed = metrics.wipe()
+        removed = metrics.wipe()  # only once the directory is ours
         _logger.info("logistics_observability: metrics directory %s ready (%s stale slots removed)",
                      cfg.metrics_dir, removed)
     except Exception as exc:
