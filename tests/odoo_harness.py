@@ -241,6 +241,10 @@ class OdooServer:
 
     def cleanup(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if not self.options.get("observability_metrics_dir"):
+            # the default metrics directory is in /dev/shm (memory): do not leave it behind
+            base = "/dev/shm/odoo-observability-%d" % os.getuid()
+            shutil.rmtree(os.path.join(base, str(self.http_port)), ignore_errors=True)
 
     def __enter__(self):
         return self.start()
