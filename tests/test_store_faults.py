@@ -349,13 +349,17 @@ def test_values_file_space_is_reserved_not_sparse(mdir):
 def test_labels_file_lines_survive_concurrent_processes(mdir):
     metrics.configure(max_tenants=1000)
     def child(k):
-        got = [metrics.tenant_label("p%d-%d" % (k, i)) for i in range(50)]
-        if got != ["p%d-%d" % (k, i) for i in range(50)]:
-            raise AssertionError(got)
+        for i in range(50):
+            name = "p%d-%d" % (k, i)
+            for _ in range(40):  # a busy lock gives the overflow label this once: ask again
+                if metrics.tenant_label(name) == name:
+                    break
+            else:
+                raise AssertionError(name)
 
     pids = [fork(lambda k=k: child(k)) for k in range(4)]
     for pid in pids:
-        assert wait(pid) == 0  # every value admitted: the lock is fair enough under contention
+        assert wait(pid, timeout=60) == 0
     with open(os.path.join(mdir, "labels-tenant"), "rb") as f:
         lines = f.read().decode().splitlines()
     expected = sorted("p%d-%d" % (k, i) for k in range(4) for i in range(50))
@@ -383,3 +387,15 @@ def test_group_records_like_single_updates_across_forks_and_new_directories(mdir
     assert scrape()[("odoo_test_faults_other_total", (("tenant", "g"),))] == 1
     with pytest.raises(TypeError):
         metrics.group([metrics.gauge("odoo_test_faults_g", "x").labels()])
+
+
+def test_a_slot_that_cannot_be_read_is_left_out_not_shown_as_zero(mdir):
+    OTHER.labels("mine").inc(1)
+    assert wait(fork(lambda: OTHER.labels("theirs").inc(4))) == 0
+    assert scrape()[("odoo_test_faults_other_total", (("tenant", "theirs"),))] == 4
+    theirs = [n for n in metrics.get_store().slot_numbers() if n != metrics.get_store().owned.number][0]
+    with open(os.path.join(mdir, "slot-%d.values" % theirs), "r+b") as f:
+        f.write(b"\0" * 8)  # its header is no longer valid
+    got = scrape()
+    assert ("odoo_test_faults_other_total", (("tenant", "theirs"),)) not in got  # absent, never 0
+    assert got[("odoo_test_faults_other_total", (("tenant", "mine"),))] == 1

@@ -4,7 +4,13 @@ Counters and histograms are summed over every slot (dead processes included:
 nothing recorded is lost). Gauges follow their ``mode``: ``sum`` over every
 slot, ``max`` the highest ever set, ``livesum`` / ``livemax`` over live slots
 only, ``mostrecent`` the value with the newest timestamp.
+
+The summed series (counters, histograms, ``sum`` gauges: nearly all of them) go
+through :class:`Summed`, which keeps a per-slot gather plan across scrapes; the
+few others through :class:`Merger`.
 """
+
+import operator
 
 LIVE_MODES = ("livesum", "livemax")
 GAUGE_MODES = ("livesum", "livemax", "sum", "max", "mostrecent")
@@ -78,3 +84,123 @@ class Merger:
                     cur[0] += v
                 elif v > cur[0]:  # max, livemax
                     cur[0] = v
+
+
+ZERO = 4  # a reserved header word: always read as 0.0 (forced in the reader's copy)
+
+
+def summed(meta):
+    """Series whose merged value is the plain sum over every slot (the bulk of a store)."""
+    return meta[2] != "gauge" or meta[6] == "sum"
+
+
+class _SlotPlan:
+    """For one slot's layout: where each summed output value comes from in that slot."""
+
+    __slots__ = ("bad", "conflicts", "gather", "getter", "layout", "own", "seen", "slow")
+
+    def __init__(self, layout):
+        self.layout = layout
+        self.seen = 0  # layout entries already placed
+        self.gather = []  # output position -> value index in the slot (ZERO when it has none)
+        self.getter = None
+        self.slow = []  # entries merged by Merger (live, max and mostrecent gauges)
+        self.own = []  # ordinals (in Summed.series) of the summed series this slot holds
+        self.bad = 0
+        self.conflicts = 0
+
+
+class Summed:
+    """Merges the summed series of every slot at C speed: each slot's values are gathered into
+    the output order by one ``itemgetter`` and added with ``map(operator.add)``.
+
+    The output layout only grows (append-only like the slots), so per-slot plans are
+    extended, never rebuilt, unless a slot is re-initialised.
+    """
+
+    def __init__(self):
+        self.metas = {}
+        self.keys = {}  # (name, labelvalues) -> ordinal in series
+        self.series = []  # (name, labelvalues, position, width)
+        self.size = 0
+        self.partial = False  # a slot file that held series is gone: check presence
+
+    def plan(self, reader_plan, layout):
+        if reader_plan is not None and reader_plan.layout is layout:
+            plan = reader_plan
+        else:
+            if reader_plan is not None:
+                self.partial = True  # the slot was re-initialised: its old series may be gone
+            plan = _SlotPlan(layout)
+        entries = layout.entries
+        if plan.seen < len(entries):
+            metas = layout.metas
+            keys = self.keys
+            gather = plan.gather
+            for name, lv, idx in entries[plan.seen:]:
+                if lv is None:
+                    plan.bad += 1
+                    continue
+                meta = metas[name]
+                known = self.metas.get(name)
+                if known is None:
+                    known = self.metas[name] = meta
+                elif known is not meta and (known[2] != meta[2] or known[4:7] != meta[4:7]):
+                    plan.conflicts += 1
+                    continue
+                if not summed(meta):
+                    plan.slow.append((name, lv, idx))
+                    continue
+                width = width_of(meta[2], meta[5], meta[6])
+                at = keys.get((name, lv))
+                if at is None:
+                    at = keys[(name, lv)] = len(self.series)
+                    self.series.append((name, lv, self.size, width))
+                    self.size += width
+                pos = self.series[at][2]
+                plan.own.append(at)
+                if len(gather) < self.size:
+                    gather.extend([ZERO] * (self.size - len(gather)))
+                gather[pos:pos + width] = range(idx, idx + width)
+            plan.seen = len(entries)
+            plan.getter = None
+        return plan
+
+    def add(self, acc, plan, vals):
+        """``acc`` plus this slot's summed values (a new list)."""
+        size = self.size
+        if size == 0:
+            return acc
+        if len(plan.gather) < size:
+            plan.gather.extend([ZERO] * (size - len(plan.gather)))
+            plan.getter = None
+        if plan.getter is None:
+            gather = tuple(plan.gather)
+            plan.getter = operator.itemgetter(*gather) if size > 1 else (lambda v, i=gather[0]: (v[i],))
+        vals[ZERO] = 0.0
+        part = plan.getter(vals)
+        if acc is None:
+            return list(part)
+        return list(map(operator.add, acc, part))
+
+    def fill(self, merged, acc, present=None):
+        """Put the summed series into ``merged`` ({name: (meta, {labelvalues: [values]})}).
+
+        ``present``: ordinals of the series held by the slots read this time, when some
+        slot that once held series was not (never show a missing value as 0).
+        """
+        if acc is None:
+            return
+        metas = self.metas
+        current = None
+        series = None
+        for at, (name, lv, pos, width) in enumerate(self.series):
+            if present is not None and at not in present:
+                continue
+            if name != current:
+                current = name
+                entry = merged.get(name)
+                if entry is None:
+                    entry = merged[name] = (metas[name], {})
+                series = entry[1]
+            series[lv] = acc[pos:pos + width]

@@ -46,7 +46,7 @@ import threading
 import time
 
 from . import labelcaps
-from .merge import GAUGE_MODES, Merger, width_of
+from .merge import GAUGE_MODES, Merger, Summed, width_of
 
 _logger = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ class _Owned:
         layout.feed(_read_range(self.keys_fd, 0, committed))
         if layout.used > self.limit:
             raise StoreFull("slot %d is larger than this process' capacity" % self.number)
-        self.reserve(layout.used + RESERVE_CHUNK)
+        self.reserve(layout.used)  # already allocated by the previous owner: works on a full disk too
         if layout.offset != committed:  # damaged tail: keep what could be walked
             self.qmv[1] = layout.offset
         os.ftruncate(self.keys_fd, layout.offset)
@@ -368,6 +368,7 @@ class _SlotReader:
         self.ino = None
         self.seen = 0
         self.layout = Layout()
+        self.plan = None  # merge.Summed's plan for this slot
 
     def refresh(self):
         """False when the slot holds nothing to read yet."""
@@ -409,6 +410,7 @@ class _SlotReader:
             self.map.close()
         self.map = self.mv = self.qmv = None
         self.layout = Layout()
+        self.plan = None
 
     def values(self):
         return self.mv[:self.layout.used].tolist()
@@ -435,6 +437,9 @@ class Store:
         self.gen = 0
         self.owned = None
         self.readers = {}
+        self.summed = Summed()
+        self._merges = 0  # merges started
+        self._last = None  # (number of the merge, its result)
         self.caps = labelcaps.LabelCaps(directory)
         self._logged = set()
         self._retry_at = 0.0
@@ -508,6 +513,8 @@ class Store:
         for reader in self.readers.values():
             reader._reset()
         self.readers = {}
+        self.summed = Summed()
+        self._last = None
         self.gen += 1
 
     def wipe(self):
@@ -519,6 +526,8 @@ class Store:
             for reader in self.readers.values():
                 reader._reset()
             self.readers = {}
+            self.summed = Summed()
+            self._last = None
             self.caps.clear()
             self.gen += 1
             if not os.path.isdir(self.directory):
@@ -575,17 +584,35 @@ class Store:
         return False
 
     def merge(self):
-        """Every slot merged (a :class:`MergeResult`); concurrent callers take turns."""
+        """Every slot merged (a :class:`MergeResult`, read-only); concurrent callers take turns.
+
+        A caller that waited while another merge ran *started after it arrived* takes that
+        result: it is as fresh as its own would be, and three concurrent scrapers cost about
+        one merge, not three.
+        """
+        arrived = self._merges
         with self.read_lock:
-            return self._merge()
+            last = self._last
+            if last is not None and last[0] > arrived:
+                return last[1]
+            self._merges += 1
+            number = self._merges
+            result = self._merge()
+            self._last = (number, result)
+            return result
 
     def _merge(self):
         merger = Merger()
+        summed = self.summed
+        acc = None
+        slow = []
         slots = 0
         write_drops = {"store_full": 0.0, "no_space": 0.0}
         now_numbers = self.slot_numbers()
+        included = []
         for stale in set(self.readers) - set(now_numbers):
             self.readers.pop(stale)._reset()
+            summed.partial = True
         for number in now_numbers:
             reader = self.readers.get(number)
             if reader is None:
@@ -601,6 +628,8 @@ class Store:
                                "metrics store: slot %s of %s unreadable (%s); left out of scrapes",
                                number, self.directory, exc)
                 merger.drop("bad_slot")
+                if reader.plan is not None:
+                    self.summed.partial = True
                 reader._reset()
                 continue
             slots += 1
@@ -612,8 +641,25 @@ class Store:
                 merger.drop("bad_slot")
             write_drops["store_full"] += vals[H_DROPPED_FULL]
             write_drops["no_space"] += vals[H_DROPPED_SPACE]
-            merger.add_slot(layout.metas, layout.entries, vals,
-                            lambda number=number: self.is_live(number))
+            plan = reader.plan = summed.plan(reader.plan, layout)
+            included.append((plan, vals))
+            if plan.bad:
+                merger.drop("bad_series", plan.bad)
+            if plan.conflicts:
+                merger.drop("conflicting_definition", plan.conflicts)
+            if plan.slow:
+                slow.append((layout.metas, plan.slow, vals, number))
+        for plan, vals in included:  # once every plan knows the whole output layout
+            acc = summed.add(acc, plan, vals)
+        present = None
+        if summed.partial or len(included) != sum(r.plan is not None for r in self.readers.values()):
+            # a slot that held series was not read this time: show only what was read
+            present = set()
+            for plan, _vals in included:
+                present.update(plan.own)
+        summed.fill(merger.merged, acc, present)
+        for metas, entries, vals, number in slow:
+            merger.add_slot(metas, entries, vals, lambda number=number: self.is_live(number))
         return MergeResult(merger, slots, write_drops)
 
 
