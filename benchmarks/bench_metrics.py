@@ -76,7 +76,8 @@ def bench_updates(n=200000):
     cases.append(("prometheus_client: bound child .inc()", pchild.inc))
     for name, fn in cases:
         fn()
-        best = min(timeit.repeat(fn, number=n, repeat=5)) / n * 1e6
+        # CPU time of this process: on a shared machine wall time mostly measures the neighbours
+        best = min(timeit.repeat(fn, number=n, repeat=5, timer=time.process_time)) / n * 1e6
         if "(/7)" in name:
             best /= 7
         ours = name.startswith("ours")
@@ -127,18 +128,19 @@ def _populate(tenants=500, routes=10, processes=4):
     return store, req
 
 
-def _scrape_latency(n=40, scrapers=1):
+def _scrape_latency(n=40, scrapers=1, clock=time.perf_counter):
     """(p50 ms, p95 ms, body size, last body) of ``n`` scrapes by each of ``scrapers`` threads at once
-    (the dedicated listener is a threading server; HA Prometheus pairs scrape concurrently)."""
+    (the dedicated listener is a threading server; HA Prometheus pairs scrape concurrently).
+    ``clock``: wall time, or ``time.thread_time`` for the CPU time each scrape cost its thread."""
     times = []
     bodies = []
     lock = threading.Lock()
 
     def run():
         for _ in range(n):
-            start = time.perf_counter()
+            start = clock()
             body = exposition.generate()
-            took = (time.perf_counter() - start) * 1000
+            took = (clock() - start) * 1000
             with lock:
                 times.append(took)
                 bodies[:] = [body]
@@ -165,12 +167,17 @@ def bench_scrape(recycles=1000):
         series = body.count(b"\n") - body.count(b"\n#")
         report("series exposed", series, "lines")
         p50, p95, size, _ = _scrape_latency()
-        report("scrape p50 before recycles", p50, "ms")
-        report("scrape p95 before recycles", p95, "ms", "<= 50 ms", p95 <= 50)
+        report("scrape p50 before recycles (wall)", p50, "ms")
+        report("scrape p95 before recycles (wall)", p95, "ms", "<= 50 ms", p95 <= 50)
         report("body size", size / 1024, "KiB")
+        t50, t95, _size, _body = _scrape_latency(clock=time.thread_time)
+        report("scrape CPU time p50", t50, "ms")
+        report("scrape CPU time p95", t95, "ms", "<= 50 ms", t95 <= 50)
         c50, c95, _size, _body = _scrape_latency(n=20, scrapers=3)
-        report("scrape p50, 3 concurrent scrapers", c50, "ms")
-        report("scrape p95, 3 concurrent scrapers", c95, "ms", "<= 50 ms", c95 <= 50)
+        report("scrape p50, 3 concurrent scrapers (wall)", c50, "ms")
+        report("scrape p95, 3 concurrent scrapers (wall)", c95, "ms", "<= 50 ms", c95 <= 50)
+        c50, c95, _size, _body = _scrape_latency(n=20, scrapers=3, clock=time.thread_time)
+        report("scrape CPU time p95, 3 concurrent scrapers", c95, "ms", "<= 50 ms", c95 <= 50)
         start = time.perf_counter()
         for i in range(recycles):
             pid = os.fork()
@@ -182,8 +189,8 @@ def bench_scrape(recycles=1000):
         slots = len(metrics.get_store().slot_numbers())
         report("slot files after recycles", slots, "slots")
         p50b, p95b, _size, body = _scrape_latency()
-        report("scrape p50 after recycles", p50b, "ms")
-        report("scrape p95 after recycles", p95b, "ms", "<= 50 ms", p95b <= 50)
+        report("scrape p50 after recycles (wall)", p50b, "ms")
+        report("scrape p95 after recycles (wall)", p95b, "ms", "<= 50 ms", p95b <= 50)
         report("p95 after / before", p95b / p95, "x", "<= 1.2x", p95b / p95 <= 1.2)
         expected = 4 + sum(1 for i in range(recycles) if i % 500 == 0 and i % 10 == 0)
         line = (b'odoo_http_requests_total{tenant="tenant_000",route="/bench/route/0",'

@@ -393,7 +393,7 @@ def test_a_slot_that_cannot_be_read_is_left_out_not_shown_as_zero(mdir):
     OTHER.labels("mine").inc(1)
     assert wait(fork(lambda: OTHER.labels("theirs").inc(4))) == 0
     assert scrape()[("odoo_test_faults_other_total", (("tenant", "theirs"),))] == 4
-    theirs = [n for n in metrics.get_store().slot_numbers() if n != metrics.get_store().owned.number][0]
+    theirs = next(n for n in metrics.get_store().slot_numbers() if n != metrics.get_store().owned.number)
     with open(os.path.join(mdir, "slot-%d.values" % theirs), "r+b") as f:
         f.write(b"\0" * 8)  # its header is no longer valid
     got = scrape()
