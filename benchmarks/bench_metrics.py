@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import core_packages  # noqa: E402, F401
 import prometheus_client  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from logistics_observability.core import buckets, exposition, metrics  # noqa: E402
 
@@ -72,6 +73,22 @@ def bench_updates(n=200000):
     grp = metrics.group([child, hchild, hchild, hchild, child, child, child])
     values = (1.0, 0.042, 12.0, 0.004, 0.042, 0.004, 12.0)
     cases.append(("ours: request group of 7 series, per series (/7)", lambda: grp.record(values)))
+    inflight = metrics.gauge("odoo_bench_in_flight", "Bench.", (), mode="livesum")
+    groups = {}
+
+    def one_request():
+        # what the HTTP hook records per request: label caps, in-flight up/down, the 7 series
+        inflight.inc()
+        tenant = metrics.tenant_label("db1")
+        route = metrics.route_label("/web/login")
+        key = (tenant, route, "GET", "2xx")
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = metrics.group([c.labels(*key), hchild, hchild, hchild, child, child, child])
+        group.record(values)
+        inflight.dec()
+
+    cases.append(("ours: one request's metric recording (whole hook)", one_request))
     pchild = pc.labels(tenant="db1", route="/web/login", method="GET", status="2xx")
     cases.append(("prometheus_client: bound child .inc()", pchild.inc))
     for name, fn in cases:
@@ -81,7 +98,8 @@ def bench_updates(n=200000):
         if "(/7)" in name:
             best /= 7
         ours = name.startswith("ours")
-        report(name, best, "us", "<= 1 us" if ours else None, best <= 1.0 if ours else None)
+        limit = 50.0 if "whole hook" in name else 1.0
+        report(name, best, "us", "<= %g us" % limit if ours else None, best <= limit if ours else None)
 
 
 def _populate(tenants=500, routes=10, processes=4):
@@ -193,9 +211,9 @@ def bench_scrape(recycles=1000):
         report("scrape p95 after recycles (wall)", p95b, "ms", "<= 50 ms", p95b <= 50)
         report("p95 after / before", p95b / p95, "x", "<= 1.2x", p95b / p95 <= 1.2)
         expected = 4 + sum(1 for i in range(recycles) if i % 500 == 0 and i % 10 == 0)
-        line = (b'odoo_http_requests_total{tenant="tenant_000",route="/bench/route/0",'
-                b'method="GET",status="2xx"}')
-        got = float(body.split(line, 1)[1].split(b"\n", 1)[0])
+        wanted = {"tenant": "tenant_000", "route": "/bench/route/0", "method": "GET", "status": "2xx"}
+        got = next(s.value for fam in text_string_to_metric_families(body.decode()) for s in fam.samples
+                   if s.name == "odoo_http_requests_total" and s.labels == wanted)
         report("tenant_000 /bench/route/0 counter (expect %.0f)" % expected, got, "",
                "exact", got == expected)
     finally:
