@@ -122,6 +122,7 @@ class Summed:
         self.metas = {}
         self.keys = {}  # (name, labelvalues) -> ordinal in series
         self.series = []  # (name, labelvalues, position, width)
+        self.groups = {}  # name -> [labelvalues list, positions list, width, cached getter]
         self.size = 0
         self.partial = False  # a slot file that held series is gone: check presence
 
@@ -156,6 +157,12 @@ class Summed:
                 if at is None:
                     at = keys[(name, lv)] = len(self.series)
                     self.series.append((name, lv, self.size, width))
+                    group = self.groups.get(name)
+                    if group is None:
+                        group = self.groups[name] = [[], [], width, None]
+                    group[0].append(lv)
+                    group[1].append(self.size)
+                    group[3] = None
                     self.size += width
                 pos = self.series[at][2]
                 plan.own.append(at)
@@ -184,7 +191,8 @@ class Summed:
         return list(map(operator.add, acc, part))
 
     def fill(self, merged, acc, present=None):
-        """Put the summed series into ``merged`` ({name: (meta, {labelvalues: [values]})}).
+        """Put the summed series into ``merged`` ({name: (meta, {labelvalues: value})}): a float per
+        series of width 1, the list of values of a histogram.
 
         ``present``: ordinals of the series held by the slots read this time, when some
         slot that once held series was not (never show a missing value as 0).
@@ -192,15 +200,21 @@ class Summed:
         if acc is None:
             return
         metas = self.metas
-        current = None
-        series = None
-        for at, (name, lv, pos, width) in enumerate(self.series):
-            if present is not None and at not in present:
-                continue
-            if name != current:
-                current = name
-                entry = merged.get(name)
-                if entry is None:
-                    entry = merged[name] = (metas[name], {})
-                series = entry[1]
-            series[lv] = acc[pos:pos + width]
+        if present is not None:
+            for at, (name, lv, pos, width) in enumerate(self.series):
+                if at in present:
+                    entry = merged.get(name)
+                    if entry is None:
+                        entry = merged[name] = (metas[name], {})
+                    entry[1][lv] = acc[pos] if width == 1 else acc[pos:pos + width]
+            return
+        for name, group in self.groups.items():
+            lvs, positions, width, getter = group
+            if width == 1:
+                if getter is None:
+                    getter = group[3] = (operator.itemgetter(*positions) if len(positions) > 1
+                                         else (lambda v, i=positions[0]: (v[i],)))
+                series = dict(zip(lvs, getter(acc), strict=True))
+            else:
+                series = {lv: acc[pos:pos + width] for lv, pos in zip(lvs, positions, strict=True)}
+            merged[name] = (metas[name], series)

@@ -31,6 +31,7 @@ import threading
 import time
 
 from . import buckets as _buckets
+from . import merge as _merge
 from . import names as _names
 from . import store as _store
 
@@ -734,8 +735,8 @@ def store_families():
         except ValueError:
             _dropped("bad_series", len(series), "metric %r" % name[:100])
             continue
-        if kind == "histogram":
-            fam.samples = list(series.items())
+        if kind == "histogram" or _merge.summed(meta):
+            fam.samples = list(series.items())  # summed: floats (lists for histograms)
         else:
             fam.samples = [(lv, vals[0]) for lv, vals in series.items()]
         families.append(fam)
