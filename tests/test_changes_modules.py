@@ -75,9 +75,9 @@ def test_install_upgrade_uninstall_are_recorded(db):
 
     coll = tenant.TenantCollector(PARAMS, lambda names: [n for n in names if n == db], ttl=30)
     assert coll.refresh()
-    families, ok = coll.collect()
+    families, ok, reason = coll.collect()
     scraped = samples(families)
-    assert ok
+    assert ok, reason
     for operation in ("install", "upgrade", "uninstall"):
         assert value(scraped, "odoo_module_operations_total", tenant=db, operation=operation) == 1
     when = value(
