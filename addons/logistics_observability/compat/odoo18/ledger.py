@@ -26,6 +26,11 @@ def _tenant_cursor(dbname):
     from odoo import sql_db
 
     with sql_db.db_connect(dbname).cursor() as cr:
+        # Odoo's cursors are REPEATABLE READ: two instances (replicas, or an old and a new master)
+        # upserting the same minute row would fail with a serialization error. Under READ
+        # COMMITTED the upsert waits for the other writer and adds to its row; the batch id keeps
+        # a retried batch from counting twice.
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         yield cr
 
 
