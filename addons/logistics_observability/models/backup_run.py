@@ -1,11 +1,17 @@
 import datetime
+import logging
 
 import psycopg2.errors
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, sql
 
 from ..core import backup_status
+
+_logger = logging.getLogger(__name__)
+
+#: Unique index on a run's natural key (see ``LogisticsBackupRun.init``).
+NATURAL_KEY_INDEX = "logistics_backup_run_natural_key_idx"
 
 KIND_SELECTION = [
     ("full", "Full"),
@@ -43,10 +49,22 @@ class LogisticsBackupRun(models.Model):
     warning = fields.Char(compute="_compute_warning")
     display_label = fields.Char(compute="_compute_display_label")
 
-    _sql_constraints = [
-        ("natural_key_unique", "UNIQUE(kind, started_at, location)",
-         "A run with this kind, start and location was already reported."),
-    ]
+    def init(self):
+        # A run's natural key is (kind, started_at, location). A UNIQUE constraint treats NULL
+        # locations as distinct, so two concurrent reports of a run without a location would
+        # both insert: index the location coalesced to '' instead. Duplicates stored before
+        # the index existed are folded into the latest report of each run first.
+        if sql.index_exists(self.env.cr, NATURAL_KEY_INDEX):
+            return
+        self.env.cr.execute(SQL(
+            """DELETE FROM logistics_backup_run r USING logistics_backup_run newer
+                WHERE newer.kind = r.kind AND newer.started_at = r.started_at
+                  AND COALESCE(newer.location, '') = COALESCE(r.location, '') AND newer.id > r.id"""))
+        if self.env.cr.rowcount:
+            _logger.warning("logistics.backup.run: %d duplicate run reports folded into their latest",
+                            self.env.cr.rowcount)
+        sql.create_unique_index(
+            self.env.cr, NATURAL_KEY_INDEX, self._table, ["kind", "started_at", "COALESCE(location, '')"])
 
     @api.depends("started_at", "ended_at", "size_bytes")
     def _compute_duration(self):
