@@ -121,6 +121,16 @@ def template_db(modules, demo=True, with_addons=True):
     name = "%stpl_%s_%s" % (DB_PREFIX, key, addons_fingerprint() if with_addons else "odoo")
     if db_exists(name):
         return name
+    # Two test runs on one PostgreSQL build a template one after the other (a session-level
+    # advisory lock, released if the builder dies): the second finds it built.
+    with contextlib.closing(pg_connect()) as lock_conn, lock_conn.cursor() as lock:
+        lock.execute("SELECT pg_advisory_lock(hashtext(%s))", ("%stpl_%s" % (DB_PREFIX, key),))
+        if db_exists(name):
+            return name
+        return _build_template(name, key, modules, demo)
+
+
+def _build_template(name, key, modules, demo):
     # drop stale templates for the same module set
     with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
