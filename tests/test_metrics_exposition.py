@@ -88,6 +88,35 @@ def test_metric_definitions_are_validated_and_idempotent():
         metrics.histogram("odoo_test_le", "X.", ("le",))
 
 
+def test_labels_by_name_or_position_are_one_series_and_bad_labels_fail_open(caplog):
+    c = metrics.counter("odoo_test_lbl_total", "X.", ("tenant", "key", "child"))
+    c.labels(tenant="a", key="k", child="c").inc()
+    c.labels("a", "k", "c").inc(2)
+    c.labels(child="c", tenant="a", key="k").inc(3)
+    c.labels(200, "k", "c").inc()  # values are text on the wire
+    k = metrics.counter("odoo_test_lbl_kw_total", "X.", ("class", "tenant"))  # not a parameter name
+    k.labels(**{"class": "x", "tenant": "a"}).inc()
+    k.labels("x", "a").inc()
+    h = metrics.histogram("odoo_test_lbl_seconds", "X.", ("route",), buckets=(0.1, 1))
+    h.labels(route="/a").observe(0.05)
+    h.labels("/a").observe(0.5)
+    with caplog.at_level(logging.WARNING):
+        for bad in (lambda: c.labels(tenant="a", key="k"), lambda: c.labels("a", "k"),
+                    lambda: c.labels(tenant="a", key="k", child="c", extra="x"),
+                    lambda: c.labels("a", "k", "c", "d"), lambda: c.labels(tenant="a", key="k", kid="c"),
+                    lambda: k.labels("x"), lambda: h.labels(), lambda: h.labels(path="/a")):
+            child = bad()
+            child.inc()
+            child.observe(1)
+    assert "bad labels for odoo_test_lbl_total" in caplog.text
+    got = samples(exposition.generate().decode())
+    assert got[("odoo_test_lbl_total", (("child", "c"), ("key", "k"), ("tenant", "a")))] == 6
+    assert got[("odoo_test_lbl_total", (("child", "c"), ("key", "k"), ("tenant", "200")))] == 1
+    assert got[("odoo_test_lbl_kw_total", (("class", "x"), ("tenant", "a")))] == 2
+    assert got[("odoo_test_lbl_seconds_count", (("route", "/a"),))] == 2
+    assert sum(1 for name, _labels in got if name == "odoo_test_lbl_total") == 2
+
+
 @pytest.mark.parametrize("token,headers,peer,expected", [
     (None, {}, "127.0.0.1", 200),
     (None, {}, "::1", 200),
