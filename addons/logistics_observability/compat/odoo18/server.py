@@ -5,6 +5,9 @@
   live instance holds it), then wipes what a previous run left there, once,
   before any worker exists, then starts the dedicated metrics listener. The gevent process
   is exec'd by the master and must not wipe: ``GeventServer.run`` is left alone.
+- The instance's start (``odoo_instance_start_time_seconds``, set by the process that wiped) and
+  ``odoo_build_info{release}`` show a restart or a release change. The wipe also forgets the
+  previous run's exemplars: they would link a bucket to a trace of another run.
 - Each worker reports its type in ``odoo_worker_processes{type}`` (a ``livesum``
   gauge: only live processes count).
 """
@@ -14,14 +17,18 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 
 from ...core import config as obs_config
-from ...core import instance, listener, metrics
+from ...core import exemplars, instance, listener, metrics
 
 _logger = logging.getLogger(__name__)
 
 WORKER_PROCESSES = metrics.gauge(
     "odoo_worker_processes", "Live Odoo server processes by type.", ("type",), mode="livesum")
+INSTANCE_START = metrics.gauge(
+    "odoo_instance_start_time_seconds", "Start of this Odoo instance (Unix time), while its master lives.",
+    (), mode="livemax")
 
 
 def configure():
@@ -79,11 +86,13 @@ def _on_start(stop=False):
         if not _claim_directory(cfg, stop):
             return
         removed = metrics.wipe()  # only once the directory is ours
+        exemplars.clear(cfg.metrics_dir)
         _logger.info("logistics_observability: metrics directory %s ready (%s stale slots removed)",
                      cfg.metrics_dir, removed)
     except Exception as exc:
         _logger.error("logistics_observability: cannot prepare the metrics directory %s (%s); "
                       "metrics will be incomplete, Odoo goes on", cfg.metrics_dir, exc)
+    INSTANCE_START.set(time.time())  # fail-open, like every metric update
     try:
         if cfg.metrics_port and listener.start(cfg.metrics_interface, cfg.metrics_port, obs_config.current):
             _warm_tenants()
