@@ -40,6 +40,29 @@ def test_change_unit_tests_can_fail(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "original,broken",
+    [
+        # the latency alert that never fires for a slower order_release
+        ("odoo_workflow_duration_seconds:p95_10m > 1\n", "odoo_workflow_duration_seconds:p95_10m > 5\n"),
+        # one that blames a day-old change (beta)
+        (
+            "tenant:odoo_last_change:recent1h\n        for: 10m\n        labels:\n          severity: ticket",
+            "(0 * topk by (tenant) (1, max by (tenant, kind, operation, target) (odoo_last_change_timestamp_seconds))"
+            " + 1)\n        for: 10m\n        labels:\n          severity: ticket",
+        ),
+    ],
+)
+def test_latency_regression_unit_tests_can_fail(tmp_path, original, broken):
+    rules = (RULES / "changes.rules.yml").read_text()
+    assert original in rules
+    (tmp_path / "changes.rules.yml").write_text(rules.replace(original, broken))
+    shutil.copy(RULES / "platform.rules.yml", tmp_path)
+    shutil.copy(RULES / "changes.tests.yml", tmp_path)
+    proc = promtool("test", "rules", "changes.tests.yml", cwd=tmp_path)
+    assert proc.returncode != 0 and "OdooLatencyRegressionAfterChange" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
     "original,broken,alert",
     [
         (
@@ -68,7 +91,7 @@ def test_security_unit_tests_can_fail(tmp_path, original, broken, alert):
     "name,expected",
     [
         ("security", {"OdooLoginBruteForce", "OdooEndpointAuthFailures", "OdooAdministratorGranted"}),
-        ("changes", {"OdooRegressionAfterChange"}),
+        ("changes", {"OdooRegressionAfterChange", "OdooLatencyRegressionAfterChange"}),
         ("synthetic", {"OdooSyntheticCheckFailing", "OdooSyntheticJourneyFailing"}),
     ],
 )
