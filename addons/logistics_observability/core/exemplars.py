@@ -24,7 +24,7 @@ import threading
 import time
 from bisect import bisect_left
 
-from . import context, metrics
+from . import context, metrics, names
 
 _logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def observe(metric, labelvalues, value, trace_id=None, directory=None):
     """
     if directory is None:
         directory = metrics.get_store().directory
-    labelvalues = tuple(metrics._clip(v) for v in labelvalues)  # as the store keeps them
+    labelvalues = tuple(names.clip(v) for v in labelvalues)  # as the store keeps them
     return record(directory, metric.name, labelvalues, metric.buckets, value, trace_id)
 
 

@@ -5,9 +5,13 @@ A counter ``x_total`` exposes ``x``, ``x_total`` and ``x_created``; a histogram 
 names would produce an exposition Prometheus rejects (or silently merges), so a metric defined
 with a clashing name is refused (:func:`claim`, through the library's own registry check) and a
 clashing scrape-time family is dropped with one log line (:func:`unique`).
+
+Also the rules every name and label value follows (:data:`NAME_RE`, :data:`LABEL_RE`,
+:func:`clip`), shared by the metric definitions and the scrape-time families.
 """
 
 import logging
+import re
 import threading
 
 from prometheus_client import CollectorRegistry
@@ -18,6 +22,21 @@ _logger = logging.getLogger(__name__)
 _TYPES = {"counter": "counter", "gauge": "gauge", "histogram": "histogram", "untyped": "unknown"}
 _SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created")}
 _logged = set()
+
+NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+MAX_LABEL_VALUE = 200
+
+
+def clip(value):
+    """A label value as stored and exposed: text, at most ``MAX_LABEL_VALUE`` characters, UTF-8 safe."""
+    if value is None:
+        return ""
+    value = (value if isinstance(value, str) else str(value))[:MAX_LABEL_VALUE]
+    if not value.isascii():
+        # lone surrogates (e.g. from surrogateescape'd bytes) cannot be exposed as UTF-8
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
 _lock = threading.Lock()
 
 
