@@ -2,8 +2,9 @@
 """Benchmark of the multi-process metric store; prints its figures.
 
 1. cost of one update (counter inc and histogram observe, with labels) against
-   plain prometheus_client in the same run, and of the per-request group update
-   (the HTTP hot path: 7 series, one lock) per series;
+   plain prometheus_client in the same run, of the per-request group update
+   (7 series, one lock) per series, and of one request's whole recording
+   (``core/server_metrics.py``) against the previous seven separate updates;
 2. ``/metrics`` render latency with 500 tenants and every HTTP series populated
    by 4 worker processes, alone and with 3 concurrent scrapers, before and
    after 1000 worker recycles;
@@ -34,7 +35,7 @@ import core_packages  # noqa: E402, F401
 import prometheus_client  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from logistics_observability.core import buckets, exposition, metrics  # noqa: E402
+from logistics_observability.core import buckets, exemplars, exposition, metrics, server_metrics  # noqa: E402
 
 RESULTS = []
 
@@ -73,21 +74,29 @@ def bench_updates(n=200000):
     grp = metrics.group([child, hchild, hchild, hchild, child, child, child])
     values = (1.0, 0.042, 12.0, 0.004, 0.042, 0.004, 12.0)
     cases.append(("ours: request group of 7 series, per series (/7)", lambda: grp.record(values)))
-    inflight = metrics.gauge("odoo_bench_in_flight", "Bench.", (), mode="livesum")
-    groups = {}
+    sm = server_metrics
 
-    def one_request():
-        # what the HTTP hook records per request: label caps, in-flight up/down, the 7 series
-        inflight.inc()
+    def seven_updates():
+        # the HTTP hook before core/server_metrics.py: one label lookup, lock and check per series
+        sm.IN_FLIGHT.inc()
         tenant = metrics.tenant_label("db1")
         route = metrics.route_label("/web/login")
-        key = (tenant, route, "GET", "2xx")
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = metrics.group([c.labels(*key), hchild, hchild, hchild, child, child, child])
-        group.record(values)
-        inflight.dec()
+        sm.REQUESTS.labels(tenant, route, "GET", "2xx").inc()
+        sm.DURATION.labels(route, "GET").observe(0.042)
+        exemplars.observe(sm.DURATION, (route, "GET"), 0.042)
+        sm.SQL_QUERIES.labels(route).observe(12)
+        sm.SQL_SECONDS.labels(route).observe(0.004)
+        sm.TENANT_SECONDS.labels(tenant).inc(0.042)
+        sm.TENANT_SQL_SECONDS.labels(tenant).inc(0.004)
+        sm.TENANT_SQL_QUERIES.labels(tenant).inc(12)
+        sm.IN_FLIGHT.dec()
 
+    def one_request():
+        # what the HTTP hook records per request today: the calls compat makes into core
+        sm.request_started()
+        sm.request_finished("db1", "/web/login", "GET", "200 OK", 0.042, 12, 0.004)
+
+    cases.append(("before: one request as 7 separate updates (old hook)", seven_updates))
     cases.append(("ours: one request's metric recording (whole hook)", one_request))
     pchild = pc.labels(tenant="db1", route="/web/login", method="GET", status="2xx")
     cases.append(("prometheus_client: bound child .inc()", pchild.inc))
@@ -98,24 +107,21 @@ def bench_updates(n=200000):
         if "(/7)" in name:
             best /= 7
         ours = name.startswith("ours")
+        if "old hook" in name:
+            before_hook = best
         limit = 50.0 if "whole hook" in name else 1.0
         report(name, best, "us", "<= %g us" % limit if ours else None, best <= limit if ours else None)
+        if "whole hook" in name:
+            report("  per-request recording, old hook / grouped (same run)", before_hook / best, "x")
 
 
 def _populate(tenants=500, routes=10, processes=4):
     """Every HTTP series of the instance, written by ``processes`` forked workers."""
     from logistics_observability.core import store
 
-    req = metrics.counter("odoo_http_requests_total", "Requests.", ("tenant", "route", "method", "status"))
-    dur = metrics.histogram("odoo_http_request_duration_seconds", "Duration.", ("route", "method"),
-                            buckets=buckets.HTTP_DURATION)
-    sqlq = metrics.histogram("odoo_http_request_sql_queries", "SQL queries.", ("route",),
-                             buckets=buckets.SQL_QUERIES)
-    sqls = metrics.histogram("odoo_http_request_sql_seconds", "SQL seconds.", ("route",),
-                             buckets=buckets.SQL_SECONDS)
-    tsec = metrics.counter("odoo_tenant_request_seconds_total", "x", ("tenant",))
-    tsql = metrics.counter("odoo_tenant_sql_seconds_total", "x", ("tenant",))
-    tq = metrics.counter("odoo_tenant_sql_queries_total", "x", ("tenant",))
+    sm = server_metrics
+    req, dur, sqlq, sqls = sm.REQUESTS, sm.DURATION, sm.SQL_QUERIES, sm.SQL_SECONDS
+    tsec, tsql, tq = sm.TENANT_SECONDS, sm.TENANT_SQL_SECONDS, sm.TENANT_SQL_QUERIES
     route_names = ["/bench/route/%d" % i for i in range(routes)]
     tenant_names = ["tenant_%03d" % i for i in range(tenants)]
 

@@ -1,11 +1,12 @@
 """Odoo 18 HTTP instrumentation.
 
 Wraps the WSGI entry point (``odoo.http.Application.__call__``) to time every
-request, count it by tenant / route template / method / status class once its
-response started, and record Odoo's own per-thread SQL counters. The route
-*template* comes from ``Request._set_request_dispatcher(rule)`` (called for
-database and database-less routes); static files get one fixed template and
-requests no controller matched get ``__not_found__``. The tenant is the
+request and hand its tenant, route template, method, status and Odoo's own
+per-thread SQL counters to ``core/server_metrics.py``, which defines and records
+the HTTP metrics. The route *template* comes from
+``Request._set_request_dispatcher(rule)`` (called for database and database-less
+routes); static files get one fixed template and requests no controller matched
+get ``__not_found__``. The tenant is the
 database that served the request (``""`` when none did).
 
 Everything here fails open: an error is logged once and the request goes on
@@ -16,33 +17,11 @@ import logging
 import threading
 import time
 
-from ...core import buckets, context, exemplars, metrics
+from ...core import context, server_metrics
 
 _logger = logging.getLogger(__name__)
 
 STATIC_ROUTE = "/<module>/static/<path:filename>"
-NOT_FOUND_ROUTE = "__not_found__"
-METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
-
-REQUESTS = metrics.counter(
-    "odoo_http_requests_total", "HTTP requests answered, by tenant, route template, method and status class.",
-    ("tenant", "route", "method", "status"))
-DURATION = metrics.histogram(
-    "odoo_http_request_duration_seconds", "HTTP request duration by route template.",
-    ("route", "method"), buckets=buckets.HTTP_DURATION)
-SQL_QUERIES = metrics.histogram(
-    "odoo_http_request_sql_queries", "SQL queries per HTTP request.", ("route",), buckets=buckets.SQL_QUERIES)
-SQL_SECONDS = metrics.histogram(
-    "odoo_http_request_sql_seconds", "SQL time per HTTP request.", ("route",), buckets=buckets.SQL_SECONDS)
-TENANT_SECONDS = metrics.counter(
-    "odoo_tenant_request_seconds_total", "Time spent serving HTTP requests, per tenant.", ("tenant",))
-TENANT_SQL_SECONDS = metrics.counter(
-    "odoo_tenant_sql_seconds_total", "SQL time of HTTP requests, per tenant.", ("tenant",))
-TENANT_SQL_QUERIES = metrics.counter(
-    "odoo_tenant_sql_queries_total", "SQL queries of HTTP requests, per tenant.", ("tenant",))
-IN_FLIGHT = metrics.gauge(
-    "odoo_http_requests_in_flight", "HTTP requests being served (sum over live processes).", (),
-    mode="livesum")
 
 _local = threading.local()
 _logged = set()
@@ -64,44 +43,20 @@ class _State:
         self.start = time.perf_counter()
         _local.route = None
         _local.db = None
-        IN_FLIGHT.inc()
+        server_metrics.request_started()
         self.in_flight = True
-
-
-def status_class(status):
-    try:
-        code = int(str(status).split(" ", 1)[0])
-    except (TypeError, ValueError):
-        return "5xx", 500
-    if not 100 <= code <= 599:
-        return "5xx", code
-    return "%dxx" % (code // 100), code
 
 
 def _finish(state, environ):
     elapsed = time.perf_counter() - state.start
-    if state.in_flight:
-        state.in_flight = False
-        IN_FLIGHT.dec()
+    in_flight, state.in_flight = state.in_flight, False
     thread = threading.current_thread()
     sql_count = int(getattr(thread, "query_count", 0) or 0)
     sql_time = float(getattr(thread, "query_time", 0.0) or 0.0)
     dbname = getattr(thread, "dbname", None) or getattr(_local, "db", None) or ""
-    route = getattr(_local, "route", None) or NOT_FOUND_ROUTE
-    method = environ.get("REQUEST_METHOD", "GET").upper()
-    if method not in METHODS:
-        method = "other"
-    klass, code = status_class(state.status or "500")
-    tenant = metrics.tenant_label(dbname)
-    route = metrics.route_label(route)
-    REQUESTS.labels(tenant, route, method, klass).inc()
-    DURATION.labels(route, method).observe(elapsed)
-    exemplars.observe(DURATION, (route, method), elapsed)  # this request's trace id
-    SQL_QUERIES.labels(route).observe(sql_count)
-    SQL_SECONDS.labels(route).observe(sql_time)
-    TENANT_SECONDS.labels(tenant).inc(elapsed)
-    TENANT_SQL_SECONDS.labels(tenant).inc(sql_time)
-    TENANT_SQL_QUERIES.labels(tenant).inc(sql_count)
+    route, code = server_metrics.request_finished(
+        dbname, getattr(_local, "route", None), environ.get("REQUEST_METHOD", "GET"), state.status,
+        elapsed, sql_count, sql_time, in_flight)
     context.finish_request(**{
         "http.status": code, "http.route": route, "duration_ms": round(elapsed * 1000.0, 3),
         "sql.count": sql_count, "sql.ms": round(sql_time * 1000.0, 3), "tenant": dbname,

@@ -9,7 +9,7 @@
   ``odoo_build_info{release}`` show a restart or a release change. The wipe also forgets the
   previous run's exemplars: they would link a bucket to a trace of another run.
 - Each worker reports its type in ``odoo_worker_processes{type}`` (a ``livesum``
-  gauge: only live processes count).
+  gauge: only live processes count). Both metrics are defined in ``core/server_metrics.py``.
 """
 import atexit
 import functools
@@ -20,15 +20,9 @@ import tempfile
 import time
 
 from ...core import config as obs_config
-from ...core import exemplars, instance, listener, metrics
+from ...core import exemplars, instance, listener, metrics, server_metrics
 
 _logger = logging.getLogger(__name__)
-
-WORKER_PROCESSES = metrics.gauge(
-    "odoo_worker_processes", "Live Odoo server processes by type.", ("type",), mode="livesum")
-INSTANCE_START = metrics.gauge(
-    "odoo_instance_start_time_seconds", "Start of this Odoo instance (Unix time), while its master lives.",
-    (), mode="livemax")
 
 
 def configure():
@@ -40,13 +34,6 @@ def configure():
     metrics.configure(directory=cfg.metrics_dir, max_tenants=cfg.max_tenants, max_routes=cfg.max_routes)
     metrics.set_build_info(version=release.version, **cfg.taxonomy())
     return cfg
-
-
-def set_process_type(kind):
-    try:
-        WORKER_PROCESSES.labels(type=kind).set(1)
-    except Exception:
-        _logger.warning("logistics_observability: cannot report the process type", exc_info=True)
 
 
 _claim = {}
@@ -92,7 +79,7 @@ def _on_start(stop=False):
     except Exception as exc:
         _logger.error("logistics_observability: cannot prepare the metrics directory %s (%s); "
                       "metrics will be incomplete, Odoo goes on", cfg.metrics_dir, exc)
-    INSTANCE_START.set(time.time())  # fail-open, like every metric update
+    server_metrics.instance_started(time.time())
     try:
         if cfg.metrics_port and listener.start(cfg.metrics_interface, cfg.metrics_port, obs_config.current):
             _warm_tenants()
@@ -128,7 +115,7 @@ def install():
     def threaded_run_wrapper(self, preload=None, stop=False):
         _on_start(stop)
         if not stop:
-            set_process_type("http")
+            server_metrics.set_process_type("http")
         return threaded_run(self, preload, stop)
 
     worker_start = server.Worker.start
@@ -136,14 +123,14 @@ def install():
     @functools.wraps(worker_start)
     def worker_start_wrapper(self):
         result = worker_start(self)
-        set_process_type("cron" if isinstance(self, server.WorkerCron) else "http")
+        server_metrics.set_process_type("cron" if isinstance(self, server.WorkerCron) else "http")
         return result
 
     gevent_start = server.GeventServer.start
 
     @functools.wraps(gevent_start)
     def gevent_start_wrapper(self, *args, **kwargs):
-        set_process_type("gevent")
+        server_metrics.set_process_type("gevent")
         return gevent_start(self, *args, **kwargs)
 
     server.PreforkServer.run = prefork_run_wrapper

@@ -1,0 +1,153 @@
+"""The server's contract metrics: HTTP requests and live processes (docs/METRICS.md).
+
+Odoo-free. The version layer (``compat/odoo<series>/http.py``, ``server.py``) only
+extracts values from Odoo (route template, status, SQL counters, database) and calls
+:func:`request_started` / :func:`request_finished` once per request, and
+:func:`set_process_type` once per process.
+
+A finished request's seven series (request count, duration, SQL queries and time per
+route, tenant time, SQL time and queries) are one :class:`metrics.Group`, updated
+under one lock with slot positions resolved once per label combination, instead of
+seven label lookups and locks.
+"""
+
+import logging
+
+from . import buckets, exemplars, metrics
+
+_logger = logging.getLogger(__name__)
+
+NOT_FOUND_ROUTE = "__not_found__"
+METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
+
+REQUESTS = metrics.counter(
+    "odoo_http_requests_total",
+    "HTTP requests answered, by tenant, route template, method and status class.",
+    ("tenant", "route", "method", "status"),
+)
+DURATION = metrics.histogram(
+    "odoo_http_request_duration_seconds",
+    "HTTP request duration by route template.",
+    ("route", "method"),
+    buckets=buckets.HTTP_DURATION,
+)
+SQL_QUERIES = metrics.histogram(
+    "odoo_http_request_sql_queries", "SQL queries per HTTP request.", ("route",), buckets=buckets.SQL_QUERIES
+)
+SQL_SECONDS = metrics.histogram(
+    "odoo_http_request_sql_seconds", "SQL time per HTTP request.", ("route",), buckets=buckets.SQL_SECONDS
+)
+TENANT_SECONDS = metrics.counter(
+    "odoo_tenant_request_seconds_total", "Time spent serving HTTP requests, per tenant.", ("tenant",)
+)
+TENANT_SQL_SECONDS = metrics.counter(
+    "odoo_tenant_sql_seconds_total", "SQL time of HTTP requests, per tenant.", ("tenant",)
+)
+TENANT_SQL_QUERIES = metrics.counter(
+    "odoo_tenant_sql_queries_total", "SQL queries of HTTP requests, per tenant.", ("tenant",)
+)
+IN_FLIGHT = metrics.gauge(
+    "odoo_http_requests_in_flight",
+    "HTTP requests being served (sum over live processes).",
+    (),
+    mode="livesum",
+)
+WORKER_PROCESSES = metrics.gauge(
+    "odoo_worker_processes", "Live Odoo server processes by type.", ("type",), mode="livesum"
+)
+
+INSTANCE_START = metrics.gauge(
+    "odoo_instance_start_time_seconds",
+    "Start of this Odoo instance (Unix time), while its master lives.",
+    (),
+    mode="livemax",
+)
+
+# label combinations are bounded by the tenant and route caps, but their product is not small:
+# the cache of groups is cleared when full (a miss only costs one group's binding)
+MAX_GROUPS = 4096
+_groups = {}
+_logged = set()
+
+
+def _log_once(key):
+    if key not in _logged:
+        _logged.add(key)
+        _logger.warning(
+            "logistics_observability: HTTP metrics error (%s); requests go on", key, exc_info=True
+        )
+
+
+def status_class(status):
+    """``("2xx", 200)`` for a WSGI status line (``"200 OK"``) or code; unreadable → ``("5xx", 500)``."""
+    try:
+        code = int(str(status).split(" ", 1)[0])
+    except (TypeError, ValueError):
+        return "5xx", 500
+    if not 100 <= code <= 599:
+        return "5xx", code
+    return "%dxx" % (code // 100), code
+
+
+def _group(tenant, route, method, klass):
+    key = (tenant, route, method, klass)
+    grp = _groups.get(key)
+    if grp is None:
+        if len(_groups) >= MAX_GROUPS:
+            _groups.clear()
+        duration = DURATION.labels(route, method)
+        grp = _groups[key] = metrics.group(
+            (
+                REQUESTS.labels(tenant, route, method, klass),
+                duration,
+                SQL_QUERIES.labels(route),
+                SQL_SECONDS.labels(route),
+                TENANT_SECONDS.labels(tenant),
+                TENANT_SQL_SECONDS.labels(tenant),
+                TENANT_SQL_QUERIES.labels(tenant),
+            )
+        )
+    return grp
+
+
+def request_started():
+    IN_FLIGHT.inc()
+
+
+def request_finished(dbname, route, method, status, elapsed, sql_count, sql_time, in_flight=True):
+    """Record one answered request; returns ``(route label, status code)`` for the request's log line.
+
+    ``dbname``: the database that served it (``""`` for none); ``route``: its route template
+    (``None`` when no controller matched); ``status``: the WSGI status line (``None``: 500).
+    ``in_flight``: :func:`request_started` was called for it. Fails open.
+    """
+    try:
+        if in_flight:
+            IN_FLIGHT.dec()
+        method = method.upper() if method else "GET"
+        if method not in METHODS:
+            method = "other"
+        klass, code = status_class(status or "500")
+        tenant = metrics.tenant_label(dbname)
+        route = metrics.route_label(route or NOT_FOUND_ROUTE)
+        _group(tenant, route, method, klass).record(
+            (1.0, elapsed, sql_count, sql_time, elapsed, sql_time, sql_count)
+        )
+        exemplars.observe(DURATION, (route, method), elapsed)  # this request's trace id
+        return route, code
+    except Exception:
+        _log_once("finish")
+        return route or NOT_FOUND_ROUTE, 500
+
+
+def set_process_type(kind):
+    """This process serves as ``kind`` (``http``, ``cron``, ``gevent``) while it lives."""
+    try:
+        WORKER_PROCESSES.labels(type=kind).set(1)
+    except Exception:
+        _logger.warning("logistics_observability: cannot report the process type", exc_info=True)
+
+
+def instance_started(when):
+    """The instance started at Unix time ``when`` (set by the process that wiped the directory)."""
+    INSTANCE_START.set(when)  # fail-open, like every metric update
