@@ -4,6 +4,7 @@ content negotiation (q-values, Prometheus 3's text 1.0.0), gzip, and family name
 import gzip
 import logging
 import math
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -91,6 +92,31 @@ def test_fast_writer_matches_the_library_on_a_real_store():
     parsed = {f.name: f for f in parse_openmetrics(exposition.generate(True).decode())}
     assert parsed["odoo_http_requests"].type == "counter"
     assert parsed["odoo_test_library_duration_seconds"].samples[0].labels["tenant"] == 'we"ird\\\n0'
+
+
+def test_fast_writer_stays_identical_as_the_store_grows_between_scrapes():
+    """The writer reuses last scrape's lines per family: series added since (here, by another
+    process too), changed values and both escapings still give the library's bytes."""
+    req = metrics.counter("odoo_test_grow_total", "Grow.", ("tenant", "route"))
+    gauge = metrics.gauge("odoo_test_grow_sum", "Grow.", ("tenant",), mode="sum")
+    for round_ in range(4):
+        for i in range(round_ * 20, round_ * 20 + 30):
+            req.labels("t%03d" % i, "/r/%d" % (i % 3)).inc(i + 0.5)
+            gauge.labels("t%03d" % (i % 7)).inc(-1.0 if i % 2 else 0.0)
+        pid = os.fork()
+        if pid == 0:
+            req.labels("child%d" % round_, "/c").inc(3)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        families = exposition.COLLECTOR.families()
+        for escaping in (om.UNDERSCORES, om.ALLOWUTF8):
+            for openmetrics in (False, True):
+                assert exposition.generate(openmetrics, escaping) == exposition.library_encode(
+                    families, openmetrics, escaping
+                )
+    text = exposition.generate().decode()
+    assert 'odoo_test_grow_total{route="/c",tenant="child3"} 3.0' in text
+    assert 'odoo_test_grow_total{route="/r/0",tenant="t000"} 0.5' in text
 
 
 @pytest.mark.parametrize(

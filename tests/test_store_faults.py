@@ -118,6 +118,59 @@ def test_concurrent_scrapers_read_exact_values_while_series_are_added(mdir):
         assert final[("odoo_test_faults_total", (("n", str(n)),))] == n + 1
 
 
+FRESH = metrics.counter("odoo_test_faults_fresh_total", "Fault test counter.", ("t",))
+
+
+def test_concurrent_scrapes_share_an_answer_only_when_it_is_fresh_enough(mdir, monkeypatch):
+    """Every scrape shows what was recorded before it arrived, shared answer or not."""
+    wrong = []
+
+    def run(i):
+        for k in range(25):
+            FRESH.labels(str(i)).inc()
+            got = scrape().get(("odoo_test_faults_fresh_total", (("t", str(i)),)))
+            if got != k + 1:
+                wrong.append((i, k + 1, got))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not wrong, wrong[:5]
+
+    # three scrapes at once: the first renders; the two that waited share the one started after them
+    release = threading.Event()
+    renders = []
+    source = exposition.COLLECTOR.source
+
+    def slow_source():
+        renders.append(1)
+        if len(renders) == 1:
+            release.wait(10)
+        return source()
+
+    monkeypatch.setattr(exposition.COLLECTOR, "source", slow_source)
+    bodies = []
+    first = threading.Thread(target=lambda: bodies.append(exposition.generate()))
+    first.start()
+    while not renders:
+        time.sleep(0.01)
+    others = [threading.Thread(target=lambda: bodies.append(exposition.generate())) for _ in range(2)]
+    for t in others:
+        t.start()
+    time.sleep(0.3)  # both are waiting for the first rendering
+    release.set()
+    for t in [first, *others]:
+        t.join()
+    assert len(bodies) == 3 and len(renders) == 2
+
+
 # -- item 5: one bad series never fails a scrape -------------------------------------
 
 

@@ -46,6 +46,8 @@ class Family:
     (one per bound, then +Inf).
     """
 
+    columns = None  # a store family's series as .merge.Columns (see _StoreFamily)
+
     def __init__(self, name, type, help="", labelnames=(), buckets=None, combine=None):
         if combine not in FAMILY_COMBINE:
             raise ValueError("family combine must be one of %s" % (FAMILY_COMBINE,))
@@ -94,6 +96,33 @@ class Family:
             raise ValueError("%s: expected %d bucket counts" % (self.name, len(self.buckets) + 1))
         self.samples.append((self._key(labels), [*counts, float(sum_value)]))
         return self
+
+
+class _StoreFamily(Family):
+    """A family of the merged store as the merge left it (:class:`.merge.Columns`).
+
+    ``columns`` lets the exposition write it without building a sample per series; ``samples``
+    is built on first use, and from then on it is an ordinary family (``columns`` is None).
+    """
+
+    def __init__(self, name, type, help, labelnames, buckets, columns):
+        super().__init__(name, type, help, labelnames, buckets=buckets)
+        self._columns = columns
+        self._samples = None
+
+    @property
+    def columns(self):
+        return self._columns if self._samples is None else None
+
+    @property
+    def samples(self):
+        if self._samples is None:
+            self._samples = list(self._columns.items())
+        return self._samples
+
+    @samples.setter
+    def samples(self, value):
+        self._samples = value
 
 
 class _CollectorState:
@@ -245,15 +274,16 @@ def store_families(store):
     for name in sorted(merged):
         meta, series = merged[name]
         kind, help_, labelnames, buckets = meta[2], meta[3], meta[4], meta[5]
+        buckets = buckets if kind == "histogram" else None
         try:
-            fam = Family(name, kind, help_, labelnames, buckets=buckets if kind == "histogram" else None)
+            if isinstance(series, _merge.Columns):  # summed: floats (lists for histograms)
+                fam = _StoreFamily(name, kind, help_, labelnames, buckets, series)
+            else:
+                fam = Family(name, kind, help_, labelnames, buckets=buckets)
+                fam.samples = [(lv, vals[0]) for lv, vals in series.items()]
         except ValueError:
             _dropped("bad_series", len(series), "metric %r" % name[:100])
             continue
-        if kind == "histogram" or _merge.summed(meta):
-            fam.samples = list(series.items())  # summed: floats (lists for histograms)
-        else:
-            fam.samples = [(lv, vals[0]) for lv, vals in series.items()]
         families.append(fam)
     return families
 

@@ -15,6 +15,7 @@ serves the Odoo controller on the main port and the dedicated metrics listener.
 import gzip
 import logging
 import math
+import os
 from functools import partial
 
 from prometheus_client import CollectorRegistry
@@ -24,7 +25,7 @@ from prometheus_client.openmetrics import exposition as _om
 from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
-from . import auth, exemplars, metrics, names, security
+from . import auth, exemplars, metrics, names, security, turns
 
 _logger = logging.getLogger(__name__)
 
@@ -254,6 +255,10 @@ def _write_family(fam, openmetrics, escaping, append, table=None):
         name = sample_name("_total" if kind == "counter" else "")
         layout = _layout(labelnames, escaping)
         tag = ("s", escaping, name, labelnames)
+        columns = fam.columns
+        if columns is not None and len(columns):
+            append(_column_lines(tag, name, layout, columns))
+            return
         for lv, value in fam.samples:
             key = (tag, lv)
             prefix = cache.get(key)
@@ -261,6 +266,52 @@ def _write_family(fam, openmetrics, escaping, append, table=None):
                 prefix = "%s{%s} " % (name, _labelstr(lv, layout)) if lv else name + " "
                 _prefixes.keep(key, prefix, 1)
             append(prefix + _num(value) + "\n")
+
+
+_NUMS_NL = {}  # value -> its text and a newline (no zero, as _NUMS)
+
+
+def _num_nl(value):
+    text = _NUMS_NL.get(value)
+    if text is None:
+        text = floatToGoString(value) + "\n"
+        if value and len(_NUMS_NL) < _NUMS_MAX:
+            _NUMS_NL[value] = text
+    return text
+
+
+_rows = {}  # tag -> (the store's label list it was built from, prefixes): the lines of a family
+
+
+def _column_lines(tag, name, layout, columns):
+    """Sample lines of a family of the merged store (:class:`.merge.Columns`), built at C speed.
+
+    The store's label list of a metric only grows, so the prefixes built for it last time
+    are reused while it is the same list: one lookup per family instead of one per series.
+    """
+    labels, values = columns.labels, columns.values
+    count = len(values)
+    known = _rows.get(tag)
+    prefixes = known[1] if known is not None and known[0] is labels else []
+    if len(prefixes) < count:
+        cache = _prefixes.cache
+        fresh = []
+        for lv in labels[len(prefixes) : count]:
+            prefix = cache.get((tag, lv))
+            if prefix is None:
+                prefix = "%s{%s} " % (name, _labelstr(lv, layout)) if lv else name + " "
+                _prefixes.keep((tag, lv), prefix, 1)
+            fresh.append(prefix)
+        prefixes = prefixes + fresh  # a new list: a concurrent scrape may still read the old one
+        if _prefixes.lines + count <= _prefixes.MAX_LINES:
+            _rows[tag] = (labels, prefixes)
+    texts = list(map(_NUMS_NL.get, values))
+    if None in texts:
+        texts = [text or _num_nl(v) for text, v in zip(texts, values, strict=True)]
+    parts = [""] * (2 * count)
+    parts[::2] = prefixes if len(prefixes) == count else prefixes[:count]
+    parts[1::2] = texts
+    return "".join(parts)
 
 
 def encode(families, openmetrics=False, escaping=UNDERSCORES, table=None):
@@ -288,9 +339,29 @@ def exemplar_table():
         return {}
 
 
-def generate(openmetrics=False, escaping=UNDERSCORES):
-    """One exposition of everything (text 0.0.4, or OpenMetrics 1.0 with exemplars)."""
+_shared = {}  # (openmetrics, escaping) -> turns.Turns: the last answer of each format
+
+
+def _reset_shared():
+    _shared.clear()  # a lock held by a thread of the parent would never be released here
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_shared)
+
+
+def _render(openmetrics, escaping):
     return encode(COLLECTOR.families(), openmetrics, escaping, exemplar_table() if openmetrics else None)
+
+
+def generate(openmetrics=False, escaping=UNDERSCORES):
+    """One exposition of everything (text 0.0.4, or OpenMetrics 1.0 with exemplars).
+
+    Concurrent scrapes of one format share a rendering when it is as fresh as their own
+    (:class:`.turns.Turns`): HA Prometheus pairs cost about one rendering, not one each.
+    """
+    turn = _shared.setdefault((openmetrics, escaping), turns.Turns())
+    return turn.run(partial(_render, openmetrics, escaping))
 
 
 # ---------------------------------------------------------------------------

@@ -191,7 +191,7 @@ class Summed:
         return list(map(operator.add, acc, part))
 
     def fill(self, merged, acc, present=None):
-        """Put the summed series into ``merged`` ({name: (meta, {labelvalues: value})}): a float per
+        """Put the summed series into ``merged``: ``{name: (meta, Columns)}`` with a float per
         series of width 1, the list of values of a histogram.
 
         ``present``: ordinals of the series held by the slots read this time, when some
@@ -201,12 +201,15 @@ class Summed:
             return
         metas = self.metas
         if present is not None:
+            found = {}
             for at, (name, lv, pos, width) in enumerate(self.series):
                 if at in present:
-                    entry = merged.get(name)
-                    if entry is None:
-                        entry = merged[name] = (metas[name], {})
-                    entry[1][lv] = acc[pos] if width == 1 else acc[pos:pos + width]
+                    series = found.get(name)
+                    if series is None:
+                        series = found[name] = {}
+                    series[lv] = acc[pos] if width == 1 else acc[pos:pos + width]
+            for name, series in found.items():
+                merged[name] = (metas[name], Columns(list(series), list(series.values())))
             return
         for name, group in self.groups.items():
             lvs, positions, width, getter = group
@@ -214,7 +217,29 @@ class Summed:
                 if getter is None:
                     getter = group[3] = (operator.itemgetter(*positions) if len(positions) > 1
                                          else (lambda v, i=positions[0]: (v[i],)))
-                series = dict(zip(lvs, getter(acc), strict=True))
+                values = getter(acc)
             else:
-                series = {lv: acc[pos:pos + width] for lv, pos in zip(lvs, positions, strict=True)}
-            merged[name] = (metas[name], series)
+                values = [acc[pos:pos + width] for pos in positions]
+            # the group's own label list (append-only, never changed in place): its identity tells
+            # the exposition that the series it wrote last time are still in the same order
+            merged[name] = (metas[name], Columns(lvs, values))
+
+
+class Columns:
+    """The merged series of one metric: ``labels[i]`` (label values) has ``values[i]``.
+
+    ``labels`` may be longer than ``values`` (series added since): only the first
+    ``len(values)`` count. Readers never change either.
+    """
+
+    __slots__ = ("labels", "values")
+
+    def __init__(self, labels, values):
+        self.labels = labels
+        self.values = values
+
+    def __len__(self):
+        return len(self.values)
+
+    def items(self):
+        return zip(self.labels, self.values, strict=False)  # labels may be longer

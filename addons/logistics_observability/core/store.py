@@ -45,7 +45,7 @@ import struct
 import threading
 import time
 
-from . import labelcaps
+from . import labelcaps, turns
 from .merge import GAUGE_MODES, Merger, Summed, width_of
 
 _logger = logging.getLogger(__name__)
@@ -433,13 +433,11 @@ class Store:
         self.directory = directory
         self.capacity = capacity
         self.lock = threading.Lock()
-        self.read_lock = threading.Lock()
+        self.reads = turns.Turns()  # scrapes take turns at merging (the readers' caches stay exact)
         self.gen = 0
         self.owned = None
         self.readers = {}
         self.summed = Summed()
-        self._merges = 0  # merges started
-        self._last = None  # (number of the merge, its result)
         self.caps = labelcaps.LabelCaps(directory)
         self._logged = set()
         self._retry_at = 0.0
@@ -505,7 +503,7 @@ class Store:
     def after_fork(self):
         """In a forked child: forget the parent's slot (never write to it)."""
         self.lock = threading.Lock()
-        self.read_lock = threading.Lock()
+        self.reads = turns.Turns()
         self.caps.after_fork()
         if self.owned is not None:
             owned, self.owned = self.owned, None
@@ -514,12 +512,11 @@ class Store:
             reader._reset()
         self.readers = {}
         self.summed = Summed()
-        self._last = None
         self.gen += 1
 
     def wipe(self):
         """Remove the state of a previous run (slots no live process holds, label caps)."""
-        with self.lock, self.read_lock:
+        with self.lock, self.reads.lock:
             if self.owned is not None:
                 self.owned.close()
                 self.owned = None
@@ -527,7 +524,7 @@ class Store:
                 reader._reset()
             self.readers = {}
             self.summed = Summed()
-            self._last = None
+            self.reads.last = None
             self.caps.clear()
             self.gen += 1
             if not os.path.isdir(self.directory):
@@ -586,20 +583,9 @@ class Store:
     def merge(self):
         """Every slot merged (a :class:`MergeResult`, read-only); concurrent callers take turns.
 
-        A caller that waited while another merge ran *started after it arrived* takes that
-        result: it is as fresh as its own would be, and three concurrent scrapers cost about
-        one merge, not three.
+        Three concurrent scrapers cost about one merge, not three (:class:`.turns.Turns`).
         """
-        arrived = self._merges
-        with self.read_lock:
-            last = self._last
-            if last is not None and last[0] > arrived:
-                return last[1]
-            self._merges += 1
-            number = self._merges
-            result = self._merge()
-            self._last = (number, result)
-            return result
+        return self.reads.run(self._merge)
 
     def _merge(self):
         merger = Merger()
