@@ -47,8 +47,9 @@ def test_change_unit_tests_can_fail(tmp_path):
         # one that blames a day-old change (beta)
         (
             "tenant:odoo_last_change:recent1h\n        for: 10m\n        labels:\n          severity: ticket",
-            "(0 * topk by (tenant) (1, max by (tenant, kind, operation, target) (odoo_last_change_timestamp_seconds))"
-            " + 1)\n        for: 10m\n        labels:\n          severity: ticket",
+            "(0 * topk by (tenant) (1, max by (tenant, kind, operation, target)"
+            " (odoo_last_change_timestamp_seconds)) + 1)"
+            "\n        for: 10m\n        labels:\n          severity: ticket",
         ),
     ],
 )

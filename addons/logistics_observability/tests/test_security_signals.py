@@ -4,6 +4,7 @@ privilege changes, the Security card; no secret ever reaches a log line."""
 import json
 import logging
 import re
+import xmlrpc.client
 from unittest.mock import patch
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -120,6 +121,51 @@ class TestSecuritySignals(HttpCase):
         self.assertEqual(self.auth("rpc_password", "success"), before["rpc_password", "success"] + 1)
         self.assertEqual(self.auth("api_key", "success"), before["api_key", "success"] + 1)
         self.assertEqual(self.auth("api_key", "failure"), before["api_key", "failure"] + 1)
+        self.assert_no_secret(logs, SECRET_PASSWORD, self.password, self.key, bogus_key)
+
+    def test_rpc_calls_with_a_wrong_password(self):
+        """``execute_kw`` without ``authenticate``: each call's uid/password check is an attempt."""
+        before = {
+            (m, o): self.auth(m, o) for m in ("rpc_password", "api_key") for o in ("success", "failure")
+        }
+        db, uid = self.env.cr.dbname, self.user.id
+        bogus_key = "fedcba9876543210" * 2 + "01234567"
+        proxy = xmlrpc.client.ServerProxy("http://127.0.0.1:%s/xmlrpc/2/object" % self.http_port())
+        call = [db, uid, SECRET_PASSWORD, "res.partner", "search_count", [[]]]
+        with self.assertLogs(level="DEBUG") as logs:
+            with self.assertRaises(xmlrpc.client.Fault):
+                proxy.execute_kw(*call)
+            body = {
+                "jsonrpc": "2.0",
+                "method": "call",
+                "id": 1,
+                "params": {"service": "object", "method": "execute_kw", "args": call},
+            }
+            response = self.url_open(
+                "/jsonrpc", data=json.dumps(body), headers={"Content-Type": "application/json"}
+            )
+            self.assertIn("error", response.json())
+            with self.assertRaises(xmlrpc.client.Fault):
+                proxy.execute_kw(db, self.integration.id, bogus_key, "res.partner", "search_count", [[]])
+            # accepted calls are not attempts of their own
+            for _ in range(2):
+                count = proxy.execute_kw(db, uid, self.password, "res.partner", "search_count", [[]])
+                self.assertIsInstance(count, int)
+        self.assertEqual(self.auth("rpc_password", "failure"), before["rpc_password", "failure"] + 2)
+        self.assertEqual(self.auth("api_key", "failure"), before["api_key", "failure"] + 1)
+        self.assertEqual(self.auth("rpc_password", "success"), before["rpc_password", "success"])
+        self.assertEqual(self.auth("api_key", "success"), before["api_key", "success"])
+        # (the auth ledger rows are checked on a real server by tests/test_e2e_auth_rpc.py: here
+        # one test transaction holds every cursor, and a refused call's request rolls it back)
+        events = [r for r in logs.records if getattr(r, "event", None) == "auth_attempt"]
+        self.assertEqual(
+            [(r.levelno, r.__dict__["auth.method"], r.__dict__["user.login"]) for r in events],
+            [
+                (logging.WARNING, "rpc_password", "lo_sec_user"),
+                (logging.WARNING, "rpc_password", "lo_sec_user"),
+                (logging.WARNING, "api_key", "lo_sec_driver"),
+            ],
+        )
         self.assert_no_secret(logs, SECRET_PASSWORD, self.password, self.key, bogus_key)
 
     def test_bearer_key_on_ingest_and_metrics_refusals(self):

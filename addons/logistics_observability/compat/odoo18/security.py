@@ -4,9 +4,12 @@ Authentication attempts are counted where Odoo 18 decides them:
 
 - ``res.users._login`` (a classmethod in 18): web login (``interactive`` user agent) and RPC
   ``common.authenticate`` / ``login`` (password or API key, non-interactive);
+- ``res.users.check``, which every RPC call (``object.execute_kw``, XML-RPC or JSON-RPC) makes
+  with its uid and password: a refused check is a failed attempt (``rpc_password`` or
+  ``api_key`` by the secret's shape); accepted checks are not counted, one per call;
 - ``res.users.apikeys._check_credentials`` called outside a login: a bearer API key on an
   HTTP route (``auth="bearer"``, e.g. the suite's ingest endpoints). The nested checks Odoo
-  makes inside ``_login`` and ``res.users.check`` (every RPC call) are not attempts of their own.
+  makes inside ``_login`` and ``res.users.check`` are not attempts of their own.
 
 Privilege changes (administrative group membership, API keys) are stored as
 ``logistics.audit.event`` rows in the same transaction, and counted and logged once it commits.
@@ -54,6 +57,16 @@ def _ledger(pool, method, outcome):
         _logger.debug("auth ledger write failed: %s", exc)
 
 
+def _login_of(pool, uid):
+    """The login of ``uid`` for the attempt's log event (None when there is no such user)."""
+    if not isinstance(uid, int):
+        return None
+    with pool.cursor() as cr:
+        cr.execute("SELECT login FROM res_users WHERE id = %s", (uid,))
+        row = cr.fetchone()
+    return row[0] if row else None
+
+
 def _record(pool, db, method, outcome, login):
     security.record_auth(db, method, outcome, login=login, client_ip=client_ip())
     _ledger(pool, method, outcome)
@@ -90,9 +103,17 @@ class ResUsers(models.Model):
 
     @classmethod
     def check(cls, db, uid, passwd):
+        # every RPC call (``execute_kw``) checks its uid and password: a refused one is an attempt
+        # (a brute force needs no ``authenticate``); accepted ones are not counted per call
         token = _nested.set(True)
         try:
             return super().check(db, uid, passwd)
+        except AccessDenied:
+            try:
+                _record(cls.pool, db, security.rpc_method(passwd), security.FAILURE, _login_of(cls.pool, uid))
+            except Exception:
+                _logger.debug("counting a refused RPC call failed", exc_info=True)
+            raise
         finally:
             _nested.reset(token)
 
