@@ -24,7 +24,9 @@ def _test_tags():
 def _run_suite(db, log_dir):
     proc = odoo_harness.run_odoo(
         ["-d", db, "-i", "logistics_observability,logistics_slo", "--test-enable",
-         "--test-tags", _test_tags(), "--stop-after-init", "--max-cron-threads=0", "--log-level=test"],
+         "--test-tags", _test_tags(), "--stop-after-init", "--max-cron-threads=0", "--log-level=test",
+         # tours need the HTTP server: a free port, so concurrent runs on one machine never collide
+         "--http-port", str(odoo_harness.free_port())],
         timeout=1500, log_path=log_dir / ("%s.log" % db))
     matches = list(RESULT.finditer(proc.stdout))
     match = matches[-1] if matches else None

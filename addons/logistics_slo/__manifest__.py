@@ -8,6 +8,8 @@
     "author": "Logistics Observability Contributors",
     "license": "LGPL-3",
     "depends": ["logistics_observability"],
+    # its collectors are served by the main addon's metrics listener in the master process
+    "observability_collectors": True,
     "external_dependencies": {"python": ["PyYAML"]},
     "data": [
         "security/ir.model.access.csv",

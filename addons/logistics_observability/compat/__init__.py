@@ -45,6 +45,13 @@ def install():
             _logger.exception("logistics_observability: hook %s failed to install", name)
 
 
+def requested_operations(registry, snapshot):
+    """``{module: (operation, uid)}`` this registry load installed or upgraded, as the version
+    layer reads them from Odoo (``{}`` on a series without that reader)."""
+    modules = getattr(version, "modules", None)
+    return modules.requested_operations(registry, snapshot) if modules is not None else {}
+
+
 def early_logging(args):
     """Parse Odoo's configuration from the command line ``args`` and set up its logging in the
     configured format, before Odoo logs anything (``odoo-bin observability-server``)."""

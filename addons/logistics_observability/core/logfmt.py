@@ -23,7 +23,7 @@ import threading
 import time
 import traceback
 
-from . import context
+from . import context, odoo_facts
 
 REDACTED = "[REDACTED]"
 
@@ -55,7 +55,7 @@ _ACCESS_LINE = re.compile(
     r'^(?P<peer>\S{1,256}) \S{1,64} \S{1,256} \[[^\]]{0,64}\] "(?P<method>[A-Z]{1,16}) (?P<path>[^ "]+)'
     r'(?: (?P<proto>[^"]{0,64}))?" (?P<status>\d{3}) (?P<size>\S{1,32})'
 )
-_PERF = re.compile(r"^\s*(\d{1,12})\s+([0-9.]{1,24})\s+([0-9.]{1,24})")
+_PERF = odoo_facts.PERF_INFO_RE
 
 #: Record attributes (from ``extra=``) copied into the JSON object.
 EXTRA_FIELDS = (
@@ -293,23 +293,23 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 out[key] = value
         if "tenant" not in out:
-            dbname = getattr(thread, "dbname", None)
+            dbname = getattr(thread, odoo_facts.THREAD_DBNAME, None)
             if dbname:
                 out["tenant"] = dbname
         if "uid" not in out:
-            uid = getattr(thread, "uid", None)
+            uid = getattr(thread, odoo_facts.THREAD_UID, None)
             if uid is not None:
                 out["uid"] = uid
         out.update(self.static)
 
-        if record.name == "werkzeug":
+        if record.name == odoo_facts.ACCESS_LOGGER:
             access = parse_access_line(msg)
             if access:
                 out.update(access)
                 for key in _REQUEST_FIELDS:
                     if ctx.get(key) is not None and key != "http.status":
                         out[key] = ctx[key]
-                perf = _PERF.match(str(getattr(record, "perf_info", "") or "")[:128])
+                perf = _PERF.match(str(getattr(record, odoo_facts.RECORD_PERF_INFO, "") or "")[:128])
                 if perf:
                     count, sql_s, rest_s = int(perf.group(1)), _num(perf.group(2)), _num(perf.group(3))
                     out.setdefault("sql.count", count)

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 
-from . import buckets, context, exemplars, metrics
+from . import buckets, context, exemplars, metrics, odoo_facts
 from .ledger import Ledger
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
@@ -115,7 +115,7 @@ def default_tenant():
     tenant = context.current().get("tenant")
     if tenant:
         return tenant
-    return getattr(threading.current_thread(), "dbname", None) or ""
+    return getattr(threading.current_thread(), odoo_facts.THREAD_DBNAME, None) or ""
 
 
 def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, reference=None,

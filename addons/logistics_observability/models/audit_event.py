@@ -101,9 +101,8 @@ class LogisticsAuditEvent(models.Model):
         if snapshot:  # the first snapshot is the baseline, not a change
             cr.execute("SELECT name, operation, uid FROM logistics_module_intent")
             intents = {name: (op, uid) for name, op, uid in cr.fetchall()}
-            requested = getattr(compat.version, "modules", None)  # the version layer's -i/-u reader
-            if requested is not None:
-                intents = {**requested.requested_operations(self.env.registry, snapshot), **intents}
+            # the version layer's -i/-u reader
+            intents = {**compat.requested_operations(self.env.registry, snapshot), **intents}
             found, consumed = changes.module_operations(snapshot, current, intents)
             # dependencies installed along have no intent of their own: the user who asked
             fallback = max((i[1] or 0 for i in intents.values()), default=0) or None

@@ -4,13 +4,12 @@ import requests
 
 from odoo import _, fields, models
 from odoo.addons.logistics_observability import observe
-from odoo.addons.logistics_observability.core import workflow as core_workflow
 from odoo.exceptions import UserError
 
 _logger = logging.getLogger(__name__)
 
-# every outbound ``requests`` call made inside a carrier operation is timed
-core_workflow.install_requests_hook()
+# outbound ``requests`` calls made inside a carrier operation are timed by the main addon's
+# version layer (installed once per process), not patched here
 
 
 class DeliveryCarrier(models.Model):

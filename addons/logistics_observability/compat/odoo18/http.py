@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 
-from ...core import context, server_metrics
+from ...core import context, odoo_facts, server_metrics
 
 _logger = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ def _finish(state, environ):
     elapsed = time.perf_counter() - state.start
     in_flight, state.in_flight = state.in_flight, False
     thread = threading.current_thread()
-    sql_count = int(getattr(thread, "query_count", 0) or 0)
-    sql_time = float(getattr(thread, "query_time", 0.0) or 0.0)
-    dbname = getattr(thread, "dbname", None) or getattr(_local, "db", None) or ""
+    sql_count = int(getattr(thread, odoo_facts.THREAD_QUERY_COUNT, 0) or 0)
+    sql_time = float(getattr(thread, odoo_facts.THREAD_QUERY_TIME, 0.0) or 0.0)
+    dbname = getattr(thread, odoo_facts.THREAD_DBNAME, None) or getattr(_local, "db", None) or ""
     route, code = server_metrics.request_finished(
         dbname, getattr(_local, "route", None), environ.get("REQUEST_METHOD", "GET"), state.status,
         elapsed, sql_count, sql_time, in_flight)

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 
 from .. import backup_status, changes, metrics
+from .. import odoo_facts as facts
 from . import pgconn
 
 _logger = logging.getLogger(__name__)
@@ -29,37 +30,38 @@ SELECT datname FROM pg_database
  WHERE datallowconn AND NOT datistemplate AND datname <> 'postgres'
  ORDER BY datname
 """
-PROBE_SQL = """
-SELECT (SELECT state FROM ir_module_module WHERE name = %s),
-       to_regclass('queue_job') IS NOT NULL,
-       to_regclass('mail_mail') IS NOT NULL,
+# Odoo's table and column names come from odoo_facts (checked against each series' source)
+PROBE_SQL = f"""
+SELECT (SELECT state FROM {facts.MODULE_TABLE} WHERE name = %s),
+       to_regclass('{facts.QUEUE_JOB_TABLE}') IS NOT NULL,
+       to_regclass('{facts.MAIL_TABLE}') IS NOT NULL,
        to_regclass('logistics_backup_run') IS NOT NULL,
        to_regclass('logistics_backup_policy') IS NOT NULL,
        pg_database_size(current_database()),
        to_regclass('logistics_change_count') IS NOT NULL
 """
-CRON_SQL = """
+CRON_SQL = f"""
 SELECT DISTINCT ON (c.id)
        coalesce(d.module || '.' || d.name, 'ir_cron_' || c.id),
        CASE WHEN c.nextcall < (now() AT TIME ZONE 'UTC')
             THEN extract(epoch FROM (now() AT TIME ZONE 'UTC') - c.nextcall) END,
-       coalesce(c.failure_count, 0)
-  FROM ir_cron c
-  LEFT JOIN ir_model_data d ON d.model = 'ir.cron' AND d.res_id = c.id
- WHERE c.active AND (c.nextcall < (now() AT TIME ZONE 'UTC') OR coalesce(c.failure_count, 0) > 0)
+       coalesce(c.{facts.CRON_FAILURE_COUNT}, 0)
+  FROM {facts.CRON_TABLE} c
+  LEFT JOIN {facts.MODEL_DATA_TABLE} d ON d.model = 'ir.cron' AND d.res_id = c.id
+ WHERE c.active AND (c.nextcall < (now() AT TIME ZONE 'UTC') OR coalesce(c.{facts.CRON_FAILURE_COUNT}, 0) > 0)
  ORDER BY c.id, d.id
  LIMIT 500
 """
-QUEUE_SQL = """
+QUEUE_SQL = f"""
 SELECT coalesce(channel, 'root'), state, count(*),
        extract(epoch FROM (now() AT TIME ZONE 'UTC') - min(coalesce(eta, date_created))
                FILTER (WHERE state IN ('pending', 'enqueued')
                          AND coalesce(eta, date_created) <= (now() AT TIME ZONE 'UTC')))
-  FROM queue_job
+  FROM {facts.QUEUE_JOB_TABLE}
  GROUP BY 1, 2
  LIMIT 1000
 """
-MAIL_SQL = "SELECT coalesce(state, 'unknown'), count(*) FROM mail_mail GROUP BY 1"
+MAIL_SQL = "SELECT coalesce(state, 'unknown'), count(*) FROM %s GROUP BY 1" % facts.MAIL_TABLE
 
 
 def db_filter(names, db_name=None, dbfilter=None, exclude=None):
