@@ -1,4 +1,4 @@
-"""Platform Health cards of this database.
+"""Platform Health cards of this database, and its 24 h trends.
 
 Extension point: another addon adds a card by inheriting the model and
 appending to ``get_cards()``::
@@ -19,10 +19,10 @@ this database's own, plus server-wide totals.
 import datetime
 import logging
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from ..core import backup_status
+from ..core import backup_status, trends
 from ..core import config as obs_config
 from ..core.collectors import redis_collector
 
@@ -85,7 +85,38 @@ class LogisticsPlatformHealth(models.AbstractModel):
         cards = self.get_cards()
         overall = _worst(*[c["state"] for c in cards])
         return {"cards": cards, "state": overall, "database": self.env.cr.dbname,
-                "checked_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+                "checked_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "trends": self._trends()}
+
+    # -- trends (24 h sparklines) ----------------------------------------------
+    @api.model
+    def _trends(self, now=None):
+        """Hourly runs and failure rate per workflow from this database's ledger, and the queue
+        depth from its samples (``logistics.queue.depth.sample``), the last point being now."""
+        now = now or datetime.datetime.utcnow()
+        start = trends.window_start(now)
+        hours = [(start + datetime.timedelta(hours=i)).strftime("%H:00") for i in range(trends.HOURS)]
+        self.env.cr.execute("SELECT to_regclass('logistics_workflow_ledger') IS NOT NULL")
+        rows = []
+        if self.env.cr.fetchone()[0]:
+            self.env.cr.execute(trends.WORKFLOW_HOURLY_SQL, {"start": start})
+            rows = self.env.cr.fetchall()
+        Sample = self.env["logistics.queue.depth.sample"].sudo()
+        samples = Sample.search_read(
+            [("sampled_at", ">=", start)], ["sampled_at", "jobs_waiting", "mails_outgoing", "crons_due"]
+        )
+        current = Sample._measure()
+        queue = {}
+        for key in ("jobs_waiting", "mails_outgoing", "crons_due"):
+            points = trends.hourly_max([(s["sampled_at"], s[key]) for s in samples], start)
+            points[-1] = max(points[-1] or 0, current[key])  # the hour in progress ends with now
+            queue[key] = points
+        return {
+            "hours": hours,
+            "start": fields.Datetime.to_string(start),
+            "workflows": trends.workflow_trends(rows),
+            "queue": queue,
+        }
 
     # -- PostgreSQL --------------------------------------------------------
     def _card_postgres(self):

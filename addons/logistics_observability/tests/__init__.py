@@ -9,3 +9,4 @@ from . import test_metrics_controller
 from . import test_security_signals
 from . import test_changes
 from . import test_synthetic
+from . import test_platform_health_trends
