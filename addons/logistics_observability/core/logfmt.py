@@ -15,6 +15,7 @@ quantifiers at those places (linear in the truncated text). Numbers are never
 ``NaN``/``Infinity`` (not JSON).
 """
 import json
+import linecache
 import logging
 import math
 import os
@@ -35,7 +36,7 @@ MAX_STACK = 8192
 MAX_FIELD = 1024
 _TAIL = 512
 #: Past this many secrets in one text, the rest of it is masked wholesale (bounded cost).
-MAX_SECRETS = 16
+MAX_SECRETS = 8
 _MARK = "...[truncated]..."  # no space nor quote: an access line still parses around it
 
 # Secret keywords (lowercase) found by substring search; each hit is checked by an
@@ -51,10 +52,10 @@ _USERINFO = re.compile(r"://([^/\s@\"'<>]+)@")
 _TRIGGERS = ("passw", "pwd", "secret", "token", "key", "session_id", "authorization", "bearer", "://")
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 
-_ACCESS_LINE = re.compile(
-    r'^(?P<peer>\S{1,256}) \S{1,64} \S{1,256} \[[^\]]{0,64}\] "(?P<method>[A-Z]{1,16}) (?P<path>[^ "]+)'
-    r'(?: (?P<proto>[^"]{0,64}))?" (?P<status>\d{3}) (?P<size>\S{1,32})'
-)
+# A werkzeug access line: peer - - [date] "METHOD path proto" status size. The path (up to
+# 2 KiB) is found with two character searches between the two anchored patterns.
+_ACCESS_HEAD = re.compile(r'(?P<peer>\S{1,256}) \S{1,64} \S{1,256} \[[^\]]{0,64}\] "(?P<method>[A-Z]{1,16}) ')
+_ACCESS_TAIL = re.compile(r'(?: (?P<proto>[^"]{0,64}))?" (?P<status>\d{3}) (?P<size>\S{1,32})')
 _PERF = odoo_facts.PERF_INFO_RE
 
 #: Record attributes (from ``extra=``) copied into the JSON object.
@@ -83,27 +84,77 @@ def truncate(text, limit=MAX_MSG):
     return text[:limit - tail - len(_MARK)] + _MARK + text[-tail:]
 
 
+#: Every trigger but "bearer" stands just before a ``:`` or ``=`` (its own for "://"): at most
+#: this many characters from the keyword's start to that separator (``authorization`` + the suffix).
+_REACH = 13 + 32 + 1 + 8
+#: More separators than this: scan the whole text for every keyword (still linear).
+MAX_ANCHORS = 16
+_ANCHORED = tuple(w for w in _TRIGGERS if w != "bearer")
+
+
+def _windows(low):
+    """Disjoint (start, end) ranges where an anchored keyword can stand, or None for all of it.
+
+    Separators are found with single-character searches (memchr speed); a long text with a few
+    of them is searched for keywords only near them, instead of once per keyword end to end.
+    """
+    if len(low) <= 4 * _REACH:
+        return None
+    anchors = []
+    for sep in ":=":
+        pos = low.find(sep)
+        while pos != -1:
+            if len(anchors) >= MAX_ANCHORS:
+                return None
+            anchors.append(pos)
+            pos = low.find(sep, pos + 1)
+    anchors.sort()
+    windows = []
+    for pos in anchors:
+        start, end = max(0, pos - _REACH), pos + 3  # "://" starts at its separator
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    return windows
+
+
 def _spans(text, low):
     """(start, end, replacement) of every secret in ``text``; ``low`` is its ASCII lowercase."""
     found = []
-    for word in _TRIGGERS:
-        pos = low.find(word)
+    windows = _windows(low)
+    if windows is None:
+        searches = [(word, 0, len(low)) for word in _TRIGGERS]
+    else:
+        searches = [("bearer", 0, len(low))]
+        searches += [(word, start, end) for start, end in windows for word in _ANCHORED]
+    for word, start, end in searches:
+        pos = low.find(word, start, end)
         while pos != -1:
             if len(found) >= MAX_SECRETS:
-                return found, min(p for p in (low.find(w) for w in _TRIGGERS) if p != -1)
+                return found, _first_trigger(low, pos)
             span = _match(text, low, word, pos)
             if span:
                 found.append(span)
-            pos = low.find(word, span[1] if span else pos + 1)
+            pos = low.find(word, span[1] if span else pos + 1, end)
     if len(found) > 1:
         found.sort()
-        kept, end = [], -1
+        kept, last = [], -1
         for span in found:
-            if span[0] >= end:  # overlapping hits: the first one wins
+            if span[0] >= last:  # overlapping hits: the first one wins
                 kept.append(span)
-                end = span[1]
+                last = span[1]
         found = kept
     return found, None
+
+
+def _first_trigger(low, cut):
+    """Where the first keyword of ``low`` stands (one is at ``cut``): each search ends at the best so far."""
+    for word in _TRIGGERS:
+        pos = low.find(word, 0, cut)
+        if pos != -1:
+            cut = pos
+    return cut
 
 
 def _match(text, low, word, pos):
@@ -122,7 +173,7 @@ def _match(text, low, word, pos):
     if word == "key" and not _KEY_PREFIX.search(low, max(0, pos - 8), pos):
         return None
     m = _KV.match(text, pos)
-    if not m or m.group(1).strip("\"'").startswith(REDACTED):
+    if not m or text.startswith(REDACTED, m.start(1) + (text[m.start(1)] in "\"'")):  # done already
         return None
     value = m.group(1)
     quote = value[:1] if value[:1] in "\"'" else ""
@@ -184,13 +235,16 @@ def _num(value):
     return value if math.isfinite(value) else None
 
 
+def _text(value):
+    try:
+        return str(value)
+    except Exception:
+        return "<%s>" % type(value).__name__
+
+
 def _short_str(value):
     """``default=`` of json.dumps: a bounded string for any object, never raising."""
-    try:
-        text = str(value)
-    except Exception:
-        text = "<%s>" % type(value).__name__
-    return redact(truncate(text, MAX_FIELD))
+    return redact(truncate(_text(value), MAX_FIELD))
 
 
 def _plain(value, depth=0):
@@ -212,23 +266,123 @@ def parse_access_line(msg):
     """Fields of a werkzeug access line (``http.method``, ``http.path``, ``http.status``) or None.
 
     ``msg`` must already be truncated and redacted."""
-    match = _ACCESS_LINE.match(msg or "")
-    if not match:
+    msg = msg or ""
+    head = _ACCESS_HEAD.match(msg)
+    if not head:
         return None
-    size = match.group("size")
+    start = head.end()
+    # the path runs to the first space or quote (a shorter path could not be followed by either)
+    end = min((p for p in (msg.find(" ", start), msg.find('"', start)) if p != -1), default=-1)
+    if end <= start:
+        return None
+    tail = _ACCESS_TAIL.match(msg, end)
+    if not tail:
+        return None
+    size = tail.group("size")
     fields = {
-        "http.method": match.group("method"),
-        "http.path": match.group("path")[:512],
-        "http.status": int(match.group("status")),
-        "client.address": match.group("peer"),
+        "http.method": head.group("method"),
+        "http.path": msg[start:min(end, start + 512)],
+        "http.status": int(tail.group("status")),
+        "client.address": head.group("peer"),
     }
     if size.isdigit():
         fields["http.response_size"] = int(size)
     return fields
 
 
+_FRAMES = {}  # (file, line, function) -> the frame's lines as a traceback shows them, redacted
+MAX_FRAMES_CACHED = 20000
+MAX_CHAIN = 8  # chained exceptions (cause / context) shown at most
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def _frame(key):
+    text = _FRAMES.get(key)
+    if text is None:
+        line = linecache.getline(key[0], key[1] or 0).strip()
+        text = '  File "%s", line %s, in %s\n' % key + ("    %s\n" % line if line else "")
+        text = redact(truncate(text, MAX_FIELD))
+        if len(_FRAMES) < MAX_FRAMES_CACHED:
+            _FRAMES[key] = text
+    return text
+
+
+def _repeated(count):
+    count -= 3
+    return "  [Previous line repeated %d more time%s]\n" % (count, "s" if count > 1 else "")
+
+
+def _frames(tb, parts):
+    """The frames of ``tb`` as Python prints them (without the column carets; a line seen more
+    than three times in a row told in one line); each frame's text is formatted and redacted once."""
+    last, count = None, 0
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        key = (code.co_filename, tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+        if key != last:
+            if count > 3:
+                parts.append(_repeated(count))
+            last, count = key, 0
+        count += 1
+        if count <= 3:
+            parts.append(_frame(key))
+    if count > 3:
+        parts.append(_repeated(count))
+
+
+def _exception_only(etype, evalue, message):
+    if isinstance(evalue, SyntaxError):  # its text shows the offending line
+        return redact(truncate("".join(traceback.format_exception_only(etype, evalue)), MAX_MSG))
+    name = getattr(etype, "__qualname__", None) or str(etype)
+    module = getattr(etype, "__module__", None)
+    if isinstance(module, str) and module not in ("__main__", "builtins"):
+        name = module + "." + name
+    text = "%s: %s\n" % (name, message) if message else name + "\n"
+    for note in (getattr(evalue, "__notes__", None) or ())[:8] if evalue is not None else ():
+        text += redact(truncate(_short_str(note), MAX_FIELD)) + "\n"
+    return text
+
+
+def format_exception(etype, evalue, tb, message):
+    """The traceback text Python prints (chained exceptions too), in bounded time: the frames'
+    text comes from a cache, ``message`` (of ``evalue``) is already truncated and redacted, the
+    other exceptions' messages are; the last ``MAX_STACK`` characters are kept."""
+    chain = [(etype, evalue, tb, message, "")]  # the last one first; sep: what follows it when printed
+    seen = {id(evalue)}
+    exc = evalue
+    while exc is not None and len(chain) < MAX_CHAIN:
+        cause = exc.__cause__
+        if cause is not None:
+            sep = _CAUSE
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            cause, sep = exc.__context__, _CONTEXT
+        else:
+            break
+        if id(cause) in seen:
+            break
+        seen.add(id(cause))
+        chain.append((type(cause), cause, cause.__traceback__, redact(truncate(_text(cause))), sep))
+        exc = cause
+    parts = []
+    for etype_, evalue_, tb_, message_, sep in reversed(chain):
+        if tb_ is not None:
+            parts.append("Traceback (most recent call last):\n")
+            _frames(tb_, parts)
+        parts.append(_exception_only(etype_, evalue_, message_))
+        if sep:
+            parts.append(sep)
+    return "".join(parts)[-MAX_STACK:]
+
+
+# one encoder for every record (no cycle check: every value is a bounded copy, see _plain)
+_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, check_circular=False, default=_short_str,
+                            separators=(",", ":"))
+
+
 def _dumps(out):
-    return json.dumps(out, ensure_ascii=True, allow_nan=False, default=_short_str, separators=(",", ":"))
+    return _ENCODER.encode(out)
 
 
 class JsonFormatter(logging.Formatter):
@@ -336,10 +490,12 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             etype, evalue, _tb = record.exc_info
             out["exc.type"] = getattr(etype, "__name__", str(etype))
-            out["exc.message"] = redact(truncate(_short_str(evalue) if evalue is not None else ""))
-            if not record.exc_text:
-                record.exc_text = "".join(traceback.format_exception(*record.exc_info))
-            out["exc.stack"] = redact(record.exc_text[-MAX_STACK:])
+            message = redact(truncate(_text(evalue) if evalue is not None else ""))
+            out["exc.message"] = message
+            if record.exc_text:  # formatted by another handler already
+                out["exc.stack"] = redact(record.exc_text[-MAX_STACK:])
+            else:
+                out["exc.stack"] = format_exception(etype, evalue, _tb, message)
         elif record.exc_text:
             out["exc.stack"] = redact(record.exc_text[-MAX_STACK:])
         if record.stack_info:
