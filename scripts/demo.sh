@@ -109,7 +109,17 @@ done
 KEYS_FILE=$STATE/api_keys
 : > "$KEYS_FILE"; chmod 600 "$KEYS_FILE"
 for t in $TENANTS; do
-  key=$("$ODOO" shell "${odoo_args[@]}" -d "demo_$t" --no-http --max-cron-threads=0 --log-level=error 2>/dev/null <<'PY' | sed -n 's/^APIKEY=//p'
+  key=$(DEMO_BASE_URL="http://$t.localhost:$HTTP_PORT" "$ODOO" shell "${odoo_args[@]}" -d "demo_$t" --no-http \
+    --max-cron-threads=0 --log-level=error 2>/dev/null <<'PY' | sed -n 's/^APIKEY=//p'
+import os
+# the tenant's own URL (its host selects it through the dbfilter): the default synthetic checks
+# (login page, /my/orders, /health/ready) are made from it
+base = os.environ["DEMO_BASE_URL"]
+if env["ir.config_parameter"].sudo().get_param("web.base.url") != base:
+    env["ir.config_parameter"].sudo().set_param("web.base.url", base)
+    Check = env["logistics.synthetic.check"].sudo().with_context(active_test=False)
+    Check.search([("name", "in", ["portal_login", "portal_orders", "health_ready"])]).unlink()
+    Check._create_defaults()
 group = env.ref("logistics_observability.group_observability_integration")
 user = env["res.users"].search([("login", "=", "demo-integration")], limit=1)
 if not user:
@@ -186,6 +196,20 @@ cp "$TOKEN_FILE" "$MON/secrets/odoo_metrics_token"
   --address "blackbox-exporter:9115=127.0.0.1:$BLACKBOX_PORT" \
   --address "alertmanager:9093=127.0.0.1:$AM_PORT" --address "localhost:9090=127.0.0.1:$PROM_PORT" \
   >"$STATE/render.log" 2>&1 || die "rendering deploy/ failed: $(cat "$STATE/render.log")"
+
+# Outside-in synthetic checks: the tenants' own checks as blackbox targets, probed through the
+# Odoo port (the tenant's host in the Host header, as an ingress would route it).
+# shellcheck disable=SC2086
+if "$ODOO" --addons-path="$ROOT/addons" synthetic-targets -c "$STATE/odoo.conf" $dbs \
+     -o "$MON/synthetic-targets.json" --blackbox "$MON/synthetic-modules.yml" >"$STATE/synthetic.log" 2>&1 \
+   && "$PY" scripts/demo_synthetic.py --targets "$MON/synthetic-targets.json" \
+     --modules "$MON/synthetic-modules.yml" --blackbox-config "$MON/blackbox.yml" \
+     --prometheus "$MON/prometheus.yml" --blackbox-address "127.0.0.1:$BLACKBOX_PORT" \
+     --via "127.0.0.1:$HTTP_PORT" >>"$STATE/synthetic.log" 2>&1; then
+  say "$(tail -n 1 "$STATE/synthetic.log")"
+else
+  say "WARNING: synthetic checks not wired (see $STATE/synthetic.log)"
+fi
 
 start_daemon() {  # name, binary, args... (skipped with a warning when the package is missing)
   local name=$1 bin=$2; shift 2
