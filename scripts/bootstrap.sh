@@ -3,20 +3,27 @@
 #   - Debian packages: Prometheus/promtool, Alertmanager/amtool, the PostgreSQL, Redis and blackbox
 #     exporters (end-to-end monitoring test, demo), Chromium (browser tests)
 #   - a virtual environment (.venv, or $LO_VENV) with the addons' and the tools' requirements
-#   - Odoo 18.0, found in this order:
-#       1. an Odoo already importable by the virtualenv's Python (pip-installed the normal way);
-#       2. a source tree in $ODOO_SRC (default /opt/odoo/18.0): its Python dependencies are
-#          installed from requirements-odoo.txt (pinned for Python 3.11) and .venv/bin/odoo
-#          runs its odoo-bin;
-#       3. pip install from Odoo's official git repository (ODOO_GIT_URL), where the network allows.
-# Writes .venv/odoo.env describing the Odoo found (ODOO_FOUND=1|0 and why).
+#   - each supported Odoo series in a virtual environment of its own: 18.0 in .venv ($LO_VENV),
+#     19.0 in .venv-19 ($LO_VENV19). Each is found in this order:
+#       1. a source tree named by $ODOO_SRC (18.0) / $ODOO19_SRC (19.0): used as is, a wrong path
+#          is an error;
+#       2. an Odoo of that series already importable by the virtualenv's Python (pip-installed);
+#       3. the source tree in the default place, /opt/odoo/18.0 / /opt/odoo/19.0
+#          ($ODOO_DEFAULT_SRC / $ODOO19_DEFAULT_SRC): its Python dependencies are installed from
+#          requirements-odoo.txt / requirements-odoo19.txt (pinned for Python 3.11) and
+#          <venv>/bin/odoo runs its odoo-bin;
+#       4. pip install from Odoo's official repository ($ODOO_GIT_URL / $ODOO19_GIT_URL), where the
+#          network allows.
+#     ODOO_SERIES="18.0 19.0" (the default) names the series to set up.
+# Writes <venv>/odoo.env per series describing the Odoo found (ODOO_FOUND=1|0 and why); a series
+# not found is reported loudly and its tests are skipped, the others still run.
 # Exit codes: 0 ok (even without Odoo, unless ODOO_REQUIRED=1), 2 bad input (e.g. a wrong ODOO_SRC).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${LO_VENV:-$ROOT/.venv}
-DEFAULT_ODOO_SRC=${ODOO_DEFAULT_SRC:-/opt/odoo/18.0}
-ODOO_GIT_URL=${ODOO_GIT_URL:-https://github.com/odoo/odoo/archive/refs/heads/18.0.tar.gz}
+TOOLS_VENV=$VENV
+SERIES_LIST=${ODOO_SERIES:-18.0 19.0}
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit "${2:-2}"; }
@@ -58,7 +65,7 @@ apt_install() {
 make_venv() {
   local py=${PYTHON:-python3}
   "$py" -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 12) else 1)' \
-    || die "Odoo 18 needs Python 3.10 to 3.12; $py is $("$py" -V 2>&1). Set PYTHON=python3.11."
+    || die "Odoo 18 and 19 need Python 3.10 to 3.12; $py is $("$py" -V 2>&1). Set PYTHON=python3.11."
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating virtual environment $VENV"
     "$py" -m venv "$VENV"
@@ -80,15 +87,55 @@ write_env() {  # found, how, detail
   cat > "$VENV/odoo.env" <<EOT
 ODOO_FOUND=$1
 ODOO_HOW=$2
+ODOO_SERIES=$SERIES
 ODOO_DETAIL='$3'
 EOT
 }
 
+# The series being set up: sets VENV, SRC, DEFAULT_ODOO_SRC, ODOO_GIT_URL, REQS, ADDON_REQS, SRC_VAR.
+select_series() {
+  SERIES=$1
+  MAJOR=${SERIES%%.*}
+  case $SERIES in
+    18.0)
+      VENV=$TOOLS_VENV; SRC_VAR=ODOO_SRC; SRC=${ODOO_SRC:-}
+      DEFAULT_ODOO_SRC=${ODOO_DEFAULT_SRC:-/opt/odoo/18.0}
+      ODOO_GIT_URL=${ODOO_GIT_URL:-https://github.com/odoo/odoo/archive/refs/heads/18.0.tar.gz}
+      REQS=requirements-odoo.txt; ADDON_REQS=requirements-odoo-addons.txt ;;
+    19.0)
+      VENV=${LO_VENV19:-$ROOT/.venv-19}; SRC_VAR=ODOO19_SRC; SRC=${ODOO19_SRC:-}
+      DEFAULT_ODOO_SRC=${ODOO19_DEFAULT_SRC:-/opt/odoo/19.0}
+      ODOO_GIT_URL=${ODOO19_GIT_URL:-https://github.com/odoo/odoo/archive/refs/heads/19.0.tar.gz}
+      REQS=requirements-odoo19.txt; ADDON_REQS=requirements-odoo19-addons.txt ;;
+    *) die "unknown Odoo series $SERIES in ODOO_SERIES (supported: 18.0 19.0)" ;;
+  esac
+}
+
+# The Odoo 19 virtualenv: Odoo's and the addons' runtime requirements (pytest runs in $LO_VENV).
+make_series_venv() {
+  [ "$VENV" = "$TOOLS_VENV" ] && return 0
+  local py=${PYTHON:-python3}
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating virtual environment $VENV (Odoo $SERIES)"
+    "$py" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.requirements.sha"
+  local want
+  want=$(sha1sum requirements.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    "$VENV/bin/pip" install -q -U pip wheel 2>&1 | grep -v "^WARNING: Location" || true
+    "$VENV/bin/pip" install -q -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
+    "$VENV/bin/python" -c 'import prometheus_client, redis, requests, psycopg2' \
+      || die "Python requirements did not install in $VENV (see pip output above)" 1
+    echo "$want" > "$stamp"
+  fi
+}
+
 odoo_importable() {
-  "$VENV/bin/python" - <<'PY' 2>/dev/null
+  "$VENV/bin/python" - "$MAJOR" <<'PY' 2>/dev/null
 import sys
 import odoo.release as r
-sys.exit(0 if r.version_info[0] == 18 else 3)
+sys.exit(0 if r.version_info[0] == int(sys.argv[1]) else 3)
 PY
 }
 
@@ -96,14 +143,14 @@ use_odoo_src() {
   local src=$1
   [ -f "$src/odoo/release.py" ] && [ -f "$src/odoo-bin" ] \
     || return 1
-  grep -q "version_info = (18," "$src/odoo/release.py" \
-    || die "ODOO_SRC=$src holds an Odoo that is not 18.0 (see $src/odoo/release.py)"
+  grep -q "version_info = ($MAJOR," "$src/odoo/release.py" \
+    || die "$SRC_VAR=$src holds an Odoo that is not $SERIES (see $src/odoo/release.py)"
   local stamp="$VENV/.odoo-requirements.sha"
   local want
-  want=$(sha1sum requirements-odoo.txt | cut -d' ' -f1)
+  want=$(sha1sum "$REQS" | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "installing Odoo 18's Python dependencies (requirements-odoo.txt)"
-    "$VENV/bin/pip" install -q -r requirements-odoo.txt 2>&1 | grep -v '^WARNING: Location' || true
+    log "installing Odoo $SERIES's Python dependencies ($REQS)"
+    "$VENV/bin/pip" install -q -r "$REQS" 2>&1 | grep -v '^WARNING: Location' || true
     echo "$want" > "$stamp"
   fi
   local site
@@ -114,40 +161,40 @@ use_odoo_src() {
 exec "$VENV/bin/python" "$src/odoo-bin" "\$@"
 EOT
   chmod +x "$VENV/bin/odoo"
-  odoo_importable || die "Odoo in ODOO_SRC=$src does not import with $VENV/bin/python; its dependencies may have failed to install" 1
+  odoo_importable || die "Odoo in $SRC_VAR=$src does not import with $VENV/bin/python; its dependencies may have failed to install" 1
   write_env 1 source "$src"
-  log "Odoo 18 from source tree $src"
+  log "Odoo $SERIES from source tree $src"
 }
 
 find_odoo() {
   # An explicitly named source tree wins and must be right.
-  if [ -n "${ODOO_SRC:-}" ]; then
-    use_odoo_src "$ODOO_SRC" \
-      || die "ODOO_SRC=$ODOO_SRC is not an Odoo source tree (expected odoo-bin and odoo/release.py there). Unset it or point it at an Odoo 18.0 checkout."
+  if [ -n "$SRC" ]; then
+    use_odoo_src "$SRC" \
+      || die "$SRC_VAR=$SRC is not an Odoo source tree (expected odoo-bin and odoo/release.py there). Unset it or point it at an Odoo $SERIES checkout."
     return 0
   fi
   local pth
   pth=$(ls "$VENV"/lib/python*/site-packages/odoo-src.pth 2>/dev/null || true)
   if [ -z "$pth" ] && odoo_importable; then
     write_env 1 installed "$("$VENV/bin/python" -c 'import odoo, os; print(os.path.dirname(odoo.__file__))')"
-    log "Odoo 18 already installed in the virtualenv"
+    log "Odoo $SERIES already installed in the virtualenv"
     return 0
   fi
   if use_odoo_src "$DEFAULT_ODOO_SRC"; then return 0; fi
   if [ "${ODOO_NO_DOWNLOAD:-0}" != 1 ]; then
-    log "no Odoo found; trying pip install from $ODOO_GIT_URL"
-    if timeout 900 "$VENV/bin/pip" install -q -r requirements-odoo.txt "$ODOO_GIT_URL" >/dev/null 2>&1 && odoo_importable; then
+    log "no Odoo $SERIES found; trying pip install from $ODOO_GIT_URL"
+    if timeout 900 "$VENV/bin/pip" install -q -r "$REQS" "$ODOO_GIT_URL" >/dev/null 2>&1 && odoo_importable; then
       write_env 1 installed "$ODOO_GIT_URL"
       return 0
     fi
   fi
-  write_env 0 none "no importable Odoo 18, no source tree in \$ODOO_SRC or $DEFAULT_ODOO_SRC, and no download"
+  write_env 0 none "no importable Odoo $SERIES, no source tree in \$$SRC_VAR or $DEFAULT_ODOO_SRC, and no download"
   log "=================================================================="
-  log "ODOO NOT FOUND: put an Odoo 18.0 source tree in $DEFAULT_ODOO_SRC,"
-  log "or set ODOO_SRC=/path/to/odoo (the folder holding odoo-bin),"
-  log "or pip install Odoo 18.0 into $VENV."
+  log "ODOO $SERIES NOT FOUND: put an Odoo $SERIES source tree in $DEFAULT_ODOO_SRC,"
+  log "or set $SRC_VAR=/path/to/odoo (the folder holding odoo-bin),"
+  log "or pip install Odoo $SERIES into $VENV."
+  log "Its tests will be SKIPPED."
   log "=================================================================="
-  [ "${ODOO_REQUIRED:-0}" = 1 ] && exit 3
   return 0
 }
 
@@ -157,16 +204,24 @@ install_odoo_addons() {
   grep -q '^ODOO_FOUND=1' "$VENV/odoo.env" || return 0
   local stamp="$VENV/.odoo-addons.sha"
   local want
-  want=$(sha1sum requirements-odoo-addons.txt | cut -d' ' -f1)
+  want=$(sha1sum "$ADDON_REQS" | cut -d' ' -f1)
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
-  log "installing OCA addons used by the tests (requirements-odoo-addons.txt)"
-  if "$VENV/bin/pip" install -q --no-deps -r requirements-odoo-addons.txt 2>&1 | grep -v '^WARNING: Location'; then :; fi
-  "$VENV/bin/python" -c 'import odoo.addons.queue_job' 2>/dev/null \
+  log "installing OCA addons used by the Odoo $SERIES tests ($ADDON_REQS)"
+  if "$VENV/bin/pip" install -q --no-deps -r "$ADDON_REQS" 2>&1 | grep -v '^WARNING: Location'; then :; fi
+  # found, not imported: queue_job 19.0 imports another addon, only importable with an addons path
+  "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("odoo.addons.queue_job") is None)' 2>/dev/null \
     && echo "$want" > "$stamp" \
-    || log "WARNING: queue_job did not install; its tests will be skipped"
+    || log "WARNING: queue_job did not install for Odoo $SERIES; its tests will be skipped"
 }
 
 apt_install
 make_venv
-find_odoo
-install_odoo_addons
+found_any=0
+for series in $SERIES_LIST; do
+  select_series "$series"
+  make_series_venv
+  find_odoo
+  install_odoo_addons
+  grep -q '^ODOO_FOUND=1' "$VENV/odoo.env" && found_any=1
+done
+if [ "$found_any" != 1 ] && [ "${ODOO_REQUIRED:-0}" = 1 ]; then exit 3; fi

@@ -9,14 +9,20 @@ VENV=${LO_VENV:-$PWD/.venv}
 
 bash scripts/bootstrap.sh || exit $?
 
-# shellcheck disable=SC1091
-. "$VENV/odoo.env"
-if [ "${ODOO_FOUND:-0}" != 1 ]; then
-  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-  echo "!!! ODOO NOT FOUND: the Odoo tests will NOT run (they are reported as skipped). $ODOO_DETAIL"
-  echo "!!! Set ODOO_SRC to an Odoo 18.0 source tree, or put one in /opt/odoo/18.0, and re-run."
-  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-fi
+missing=()
+for env_file in "$VENV/odoo.env" "${LO_VENV19:-$PWD/.venv-19}/odoo.env"; do
+  ODOO_FOUND=0; ODOO_SERIES=; ODOO_DETAIL="no $env_file"
+  # shellcheck disable=SC1090
+  [ -f "$env_file" ] && . "$env_file"
+  if [ "${ODOO_FOUND:-0}" != 1 ]; then
+    series=${ODOO_SERIES:-$([ "$env_file" = "$VENV/odoo.env" ] && echo 18.0 || echo 19.0)}
+    missing+=("$series")
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    echo "!!! ODOO $series NOT FOUND: its tests will NOT run (they are reported as skipped). $ODOO_DETAIL"
+    echo "!!! Set $([ "$series" = 18.0 ] && echo ODOO_SRC || echo ODOO19_SRC) to an Odoo $series source tree, or put one in /opt/odoo/$series, and re-run."
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+  fi
+done
 
 "$VENV/bin/python" -m pytest tests "$@"
 rc=$?
@@ -24,7 +30,7 @@ if [ $rc -eq 5 ]; then
   echo "no test was collected: that is a failure"
   rc=1
 fi
-if [ "${ODOO_FOUND:-0}" != 1 ]; then
-  echo "!!! REMINDER: Odoo was not found; every test needing Odoo was SKIPPED, not passed."
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "!!! REMINDER: Odoo ${missing[*]} not found; every test needing it was SKIPPED, not passed."
 fi
 exit $rc

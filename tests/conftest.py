@@ -17,17 +17,39 @@ import odoo_harness  # noqa: E402
 
 
 def pytest_report_header(config):
-    found, detail = odoo_harness.odoo_status()
-    if found:
-        return "odoo: %s" % detail
-    return "!!! ODOO NOT FOUND (%s): tests that need Odoo are SKIPPED, not passed !!!" % detail
+    lines = []
+    for series in odoo_harness.SERIES:
+        found, detail = odoo_harness.odoo_status(series)
+        if found:
+            lines.append("odoo %s: %s" % (series, detail))
+        else:
+            lines.append("!!! ODOO %s NOT FOUND (%s): tests that need Odoo %s are SKIPPED, not passed !!!"
+                         % (series, detail, series))
+    return lines
+
+
+def pytest_generate_tests(metafunc):
+    # every test needing Odoo runs once per supported series (ids odoo18, odoo19)
+    if "odoo_series" in metafunc.fixturenames:
+        metafunc.parametrize("odoo_series", list(odoo_harness.SERIES), indirect=True, scope="session",
+                             ids=["odoo%s" % s.split(".")[0] for s in odoo_harness.SERIES])
 
 
 @pytest.fixture(scope="session")
-def odoo_available():
-    found, detail = odoo_harness.odoo_status()
+def odoo_series(request):
+    """The Odoo series this test runs on; the harness's helpers run that series' Odoo."""
+    series = getattr(request, "param", odoo_harness.DEFAULT_SERIES)
+    odoo_harness.use_series(series)
+    yield series
+    odoo_harness.use_series(odoo_harness.DEFAULT_SERIES)
+
+
+@pytest.fixture(scope="session")
+def odoo_available(odoo_series):
+    odoo_harness.use_series(odoo_series)
+    found, detail = odoo_harness.odoo_status(odoo_series)
     if not found:
-        pytest.skip("ODOO NOT FOUND: %s" % detail)
+        pytest.skip("ODOO %s NOT FOUND: %s" % (odoo_series, detail))
     return True
 
 

@@ -29,14 +29,39 @@ DB_PREFIX = "lotest_"
 #: The supported way to start Odoo with the addons (``odoo-bin observability-server``).
 LAUNCHER = "observability-server"
 
+#: Supported Odoo series: the virtualenv ``scripts/bootstrap.sh`` set each up in, and the variable
+#: naming an ``odoo`` command to use instead.
+SERIES = {
+    "18.0": {"venv": VENV, "bin_env": "ODOO_BIN"},
+    "19.0": {"venv": Path(os.environ.get("LO_VENV19", ROOT / ".venv-19")), "bin_env": "ODOO19_BIN"},
+}
+DEFAULT_SERIES = "18.0"
+_current = [DEFAULT_SERIES]
 
-def odoo_status():
-    """(found: bool, detail: str)"""
-    if os.environ.get("ODOO_BIN"):
-        return True, os.environ["ODOO_BIN"]
-    env_file = VENV / "odoo.env"
+
+def use_series(series):
+    """Make ``series`` the Odoo every helper below runs (the ``odoo_series`` fixture sets it)."""
+    assert series in SERIES, series
+    _current[0] = series
+
+
+def current_series():
+    return _current[0]
+
+
+def series_major():
+    return int(_current[0].split(".")[0])
+
+
+def odoo_status(series=None):
+    """(found: bool, detail: str) for ``series`` (default: the current one)."""
+    spec = SERIES[series or _current[0]]
+    if os.environ.get(spec["bin_env"]):
+        return True, os.environ[spec["bin_env"]]
+    env_file = spec["venv"] / "odoo.env"
     if not env_file.exists():
-        return False, "scripts/bootstrap.sh has not run (no %s)" % env_file
+        return False, "scripts/bootstrap.sh has not set up Odoo %s (no %s)" % (
+            series or _current[0], env_file)
     values = {}
     for line in env_file.read_text().splitlines():
         key, _, val = line.partition("=")
@@ -46,10 +71,15 @@ def odoo_status():
     return True, values.get("ODOO_DETAIL", "")
 
 
+def odoo_venv():
+    return SERIES[_current[0]]["venv"]
+
+
 def odoo_cmd():
-    if os.environ.get("ODOO_BIN"):
-        return [os.environ["ODOO_BIN"]]
-    return [str(VENV / "bin" / "odoo")]
+    spec = SERIES[_current[0]]
+    if os.environ.get(spec["bin_env"]):
+        return [os.environ[spec["bin_env"]]]
+    return [str(spec["venv"] / "bin" / "odoo")]
 
 
 def free_port():
@@ -118,7 +148,9 @@ def template_db(modules, demo=True, with_addons=True):
     template holding only Odoo's own modules, kept across changes of ours).
     """
     key = hashlib.sha1((",".join(sorted(modules)) + str(demo)).encode()).hexdigest()[:6]
-    name = "%stpl_%s_%s" % (DB_PREFIX, key, addons_fingerprint() if with_addons else "odoo")
+    # the series is in the name: 18.0 and 19.0 templates of one module set never collide
+    key = "%d_%s" % (series_major(), key)
+    name = "%stpl%s_%s" % (DB_PREFIX, key, addons_fingerprint() if with_addons else "odoo")
     if db_exists(name):
         return name
     # Two test runs on one PostgreSQL build a template one after the other (a session-level
@@ -134,7 +166,7 @@ def _build_template(name, key, modules, demo):
     # drop stale templates for the same module set
     with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                   ("%stpl_%s_%%" % (DB_PREFIX, key),))
+                   ("%stpl%s_%%" % (DB_PREFIX, key),))
         stale = [r[0] for r in cr.fetchall()]
     for old in stale:
         drop_db(old)
@@ -142,8 +174,7 @@ def _build_template(name, key, modules, demo):
     drop_db(building)
     args = ["-d", building, "-i", ",".join(modules), "--stop-after-init", "--log-level=warn",
             "--max-cron-threads=0"]
-    if not demo:
-        args.append("--without-demo=all")
+    args += demo_option(demo)
     proc = run_odoo(args)
     if proc.returncode != 0 or "Traceback" in proc.stdout:
         drop_db(building)
@@ -151,6 +182,14 @@ def _build_template(name, key, modules, demo):
     with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute('ALTER DATABASE "%s" RENAME TO "%s"' % (building, name))
     return name
+
+
+def demo_option(demo):
+    """The option that makes a new database with or without demo data: 18.0 loads demo data
+    unless ``--without-demo=all``; 19.0 loads none unless ``--with-demo``."""
+    if series_major() < 19:
+        return [] if demo else ["--without-demo=all"]
+    return ["--with-demo"] if demo else ["--without-demo=1"]
 
 
 def clone_db(template, name):

@@ -200,7 +200,7 @@ def test_exact_counts_per_tenant_across_recycling_and_sigkill(server, tenants):
     assert killed
 
 
-def test_token_and_broken_store(tmp_path):
+def test_token_and_broken_store(odoo_available, tmp_path):
     """Token configured (from the environment) and a metrics store that cannot work."""
     blocker = tmp_path / "file"
     blocker.write_text("a file where the metrics directory should be")

@@ -46,20 +46,23 @@ def test_demo_reports_unreachable_postgresql(odoo_available, tmp_path):
 
 @pytest.mark.timeout(900)
 def test_without_odoo_the_odoo_tests_are_reported_as_skipped(tmp_path):
-    """A fresh virtualenv and no Odoo anywhere: setup says so loudly, Odoo tests are skipped, not passed."""
+    """Fresh virtualenvs and no Odoo anywhere: setup says so loudly for each series, Odoo tests are
+    skipped, not passed."""
     venv = tmp_path / "venv"
-    env = {"LO_VENV": str(venv), "ODOO_DEFAULT_SRC": str(tmp_path / "no-odoo"), "ODOO_NO_DOWNLOAD": "1"}
-    env.pop("ODOO_SRC", None)
-    full_env = {k: v for k, v in os.environ.items() if k not in ("ODOO_SRC", "ODOO_BIN")}
+    env = {"LO_VENV": str(venv), "ODOO_DEFAULT_SRC": str(tmp_path / "no-odoo"), "ODOO_NO_DOWNLOAD": "1",
+           "LO_VENV19": str(tmp_path / "venv19"), "ODOO19_DEFAULT_SRC": str(tmp_path / "no-odoo19")}
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("ODOO_SRC", "ODOO_BIN", "ODOO19_SRC", "ODOO19_BIN", "ODOO_SERIES")}
     full_env.update(env)
     setup = subprocess.run(["bash", "scripts/bootstrap.sh"], cwd=ROOT, env=full_env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=800)
     assert setup.returncode == 0, setup.stdout
-    assert "ODOO NOT FOUND" in setup.stdout
+    assert "ODOO 18.0 NOT FOUND" in setup.stdout and "ODOO 19.0 NOT FOUND" in setup.stdout
     assert (venv / "odoo.env").read_text().startswith("ODOO_FOUND=0")
+    assert (tmp_path / "venv19" / "odoo.env").read_text().startswith("ODOO_FOUND=0")
     proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "tests/test_odoo_suites.py", "-rs"],
                           cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout
-    assert "ODOO NOT FOUND" in proc.stdout
-    assert "2 skipped" in proc.stdout and "passed" not in proc.stdout.splitlines()[-1]
+    assert "ODOO 18.0 NOT FOUND" in proc.stdout and "ODOO 19.0 NOT FOUND" in proc.stdout
+    assert "4 skipped" in proc.stdout and "passed" not in proc.stdout.splitlines()[-1]

@@ -2,7 +2,7 @@
     "name": "Logistics Observability",
     "summary": "Tenant-tagged Prometheus metrics, health endpoints and JSON logs "
     "for multi-tenant Odoo logistics platforms",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Technical",
     "website": "https://github.com/logistics-observability/odoo-logistics-observability",
     "author": "Logistics Observability Contributors",

@@ -2,7 +2,7 @@
     "name": "Logistics Observability: Carriers",
     "summary": "Measures carrier_call (rate, send, tracking, cancel and their HTTP) "
     "per tenant; demo HTTP carrier",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Technical",
     "website": "https://github.com/logistics-observability/odoo-logistics-observability",
     "author": "Logistics Observability Contributors",

@@ -1,7 +1,7 @@
 {
     "name": "Logistics Observability: Inventory",
     "summary": "Measures the dispatch and pod_sync workflows (outgoing pickings) per tenant",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Technical",
     "website": "https://github.com/logistics-observability/odoo-logistics-observability",
     "author": "Logistics Observability Contributors",
