@@ -166,7 +166,7 @@ chmod 600 "$STATE/odoo.conf"
 
 say "starting Odoo (prefork) on http://127.0.0.1:$HTTP_PORT"
 # the addon's launcher: JSON logs from the very first line (version banner included)
-setsid "$ODOO" --addons-path="$ROOT/addons" observability-server -c "$STATE/odoo.conf" >"$STATE/odoo.stdout" 2>&1 &
+setsid "$ODOO" --addons-path="$ROOT/addons" observability_server -c "$STATE/odoo.conf" >"$STATE/odoo.stdout" 2>&1 &
 echo $! > "$STATE/odoo.pid"
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null 2>&1 && break
@@ -182,11 +182,11 @@ mkdir -p "$MON/secrets"
 dbs=""; for t in $TENANTS; do dbs="$dbs -d demo_$t"; done
 extra_rules=()
 # shellcheck disable=SC2086
-if "$ODOO" --addons-path="$ROOT/addons" slo-rules -c "$STATE/odoo.conf" $dbs -o "$STATE/slo.rules.yml" >"$STATE/slo-rules.log" 2>&1; then
+if "$ODOO" --addons-path="$ROOT/addons" slo_rules -c "$STATE/odoo.conf" $dbs -o "$STATE/slo.rules.yml" >"$STATE/slo_rules.log" 2>&1; then
   say "generated SLO rules: $STATE/slo.rules.yml"
   extra_rules=(--extra-rules "$STATE/slo.rules.yml")
 else
-  say "WARNING: SLO rule generation failed (see $STATE/slo-rules.log); Prometheus runs without them"
+  say "WARNING: SLO rule generation failed (see $STATE/slo_rules.log); Prometheus runs without them"
 fi
 cp "$TOKEN_FILE" "$MON/secrets/odoo_metrics_token"
 "$PY" deploy/render_native.py --out "$MON" --drop-job traefik "${extra_rules[@]}" \

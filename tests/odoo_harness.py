@@ -26,8 +26,8 @@ VENV = Path(os.environ.get("LO_VENV", ROOT / ".venv"))
 PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": int(os.environ.get("PGPORT", "5432")),
       "user": os.environ.get("PGUSER", "root")}
 DB_PREFIX = "lotest_"
-#: The supported way to start Odoo with the addons (``odoo-bin observability-server``).
-LAUNCHER = "observability-server"
+#: The supported way to start Odoo with the addons (``odoo-bin observability_server``).
+LAUNCHER = "observability_server"
 
 #: Supported Odoo series: the virtualenv ``scripts/bootstrap.sh`` set each up in, and the variable
 #: naming an ``odoo`` command to use instead.

@@ -1,6 +1,6 @@
 """Per-tenant collector against real Odoo databases with real queue_job jobs, crons, mails and backups.
 
-Backups are reported with the ``odoo-bin observability-backup`` subcommand, as a backup job would.
+Backups are reported with the ``odoo-bin observability_backup`` subcommand, as a backup job would.
 """
 import contextlib
 import json
@@ -58,8 +58,8 @@ def odoo(args, stdin=None, timeout=300):
 
 
 def report_backup(db, *extra):
-    """``odoo-bin observability-backup`` (the subcommand takes --addons-path before its name)."""
-    cmd = [*odoo_harness.odoo_cmd(), "--addons-path=" + odoo_harness.addons_path(), "observability-backup",
+    """``odoo-bin observability_backup`` (the subcommand takes --addons-path before its name)."""
+    cmd = [*odoo_harness.odoo_cmd(), "--addons-path=" + odoo_harness.addons_path(), "observability_backup",
            "--db_host=" + odoo_harness.PG["host"], "--db_port=%s" % odoo_harness.PG["port"],
            "--db_user=" + odoo_harness.PG["user"], "-d", db, "--json", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=odoo_harness.ROOT)

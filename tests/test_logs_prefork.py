@@ -3,7 +3,7 @@
 - a 64 KiB request line costs the server less than 50 ms more CPU than a short one (redaction used to be
   quadratic and ran before truncation: a 16 KiB path stalled a worker for more than 30 s);
 - every line written by the workers for those requests is one JSON object;
-- started the supported way (``odoo-bin observability-server``), a fresh prefork start logs JSON
+- started the supported way (``odoo-bin observability_server``), a fresh prefork start logs JSON
   from its very first line: the master's and the gevent process's version banners included.
 """
 

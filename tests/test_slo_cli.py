@@ -1,4 +1,4 @@
-"""``odoo-bin slo-rules``: rules, promtool tests and OpenSLO from real tenant databases."""
+"""``odoo-bin slo_rules``: rules, promtool tests and OpenSLO from real tenant databases."""
 import shutil
 import subprocess
 
@@ -20,7 +20,7 @@ env.cr.commit()
 
 def slo_rules(*args):
     cmd = [*odoo_harness.odoo_cmd(),
-           "--addons-path=" + odoo_harness.addons_path(), "slo-rules", "--db_host=" + odoo_harness.PG["host"],
+           "--addons-path=" + odoo_harness.addons_path(), "slo_rules", "--db_host=" + odoo_harness.PG["host"],
            "--db_port=%s" % odoo_harness.PG["port"], "--db_user=" + odoo_harness.PG["user"], *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=odoo_harness.ROOT)
 

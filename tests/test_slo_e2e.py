@@ -155,7 +155,7 @@ def test_prometheus_sli_matches_ledger(base_template):
             assert "APIKEY=" in proc.stdout, proc.stdout[-3000:]
             keys[suffix] = proc.stdout.split("APIKEY=")[1].split()[0]
         rules = subprocess.run(
-            [*odoo_harness.odoo_cmd(), "--addons-path=" + odoo_harness.addons_path(), "slo-rules",
+            [*odoo_harness.odoo_cmd(), "--addons-path=" + odoo_harness.addons_path(), "slo_rules",
              "--db_host=" + odoo_harness.PG["host"], "--db_user=" + odoo_harness.PG["user"],
              "-d", dbs["a"], "-d", dbs["b"], "-o", "-"],
             capture_output=True, text=True, timeout=300, cwd=odoo_harness.ROOT)

@@ -1,5 +1,5 @@
 """Outside-in synthetic checks as operators run them: a real Odoo serving the tenant, ``odoo-bin
-synthetic-targets`` writing the file-SD targets and the blackbox modules, Debian's blackbox
+synthetic_targets`` writing the file-SD targets and the blackbox modules, Debian's blackbox
 exporter probing through the Odoo port, and Prometheus scraping it: ``probe_success`` per
 tenant and check."""
 
@@ -28,11 +28,11 @@ env.cr.commit()
 
 
 def synthetic_targets(*args):
-    """``odoo-bin synthetic-targets`` (the subcommand takes --addons-path before its name)."""
+    """``odoo-bin synthetic_targets`` (the subcommand takes --addons-path before its name)."""
     cmd = [
         *odoo_harness.odoo_cmd(),
         "--addons-path=" + odoo_harness.addons_path(),
-        "synthetic-targets",
+        "synthetic_targets",
         "--db_host=" + odoo_harness.PG["host"],
         "--db_port=%s" % odoo_harness.PG["port"],
         "--db_user=" + odoo_harness.PG["user"],

@@ -159,7 +159,7 @@ def test_json_log_lines_parse_and_never_leak_authorization(server, server_db):
     text = server.log_file.read_text()
     assert SECRET not in text and key not in text
     records = []
-    for line in text.splitlines():  # started with observability-server: JSON from the first line
+    for line in text.splitlines():  # started with observability_server: JSON from the first line
         obj = json.loads(line)
         assert isinstance(obj, dict)
         for field in ("ts", "level", "logger", "msg", "pid", "env", "service", "region", "release"):

@@ -20,6 +20,7 @@
         "views/workflow_views.xml",
         "views/audit_views.xml",
         "views/synthetic_views.xml",
+        "security/security_setup.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -50,7 +50,7 @@ PY
 if [ "${1:-odoo}" = "odoo" ] || [ "${1:0:1}" = "-" ]; then
     [ "${1:-}" = "odoo" ] && shift
     wait_for_postgres
-    # observability-server: Odoo's server with the configured (JSON) log format from the first line
-    exec odoo --addons-path="$(addons_path)" observability-server "$@"
+    # observability_server: Odoo's server with the configured (JSON) log format from the first line
+    exec odoo --addons-path="$(addons_path)" observability_server "$@"
 fi
 exec "$@"

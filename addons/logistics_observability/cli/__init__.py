@@ -1,4 +1,4 @@
 
-from . import backup_report
+from . import observability_backup
 from . import synthetic_targets
-from . import server
+from . import observability_server

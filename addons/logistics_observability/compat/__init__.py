@@ -54,7 +54,7 @@ def requested_operations(registry, snapshot):
 
 def early_logging(args):
     """Parse Odoo's configuration from the command line ``args`` and set up its logging in the
-    configured format, before Odoo logs anything (``odoo-bin observability-server``)."""
+    configured format, before Odoo logs anything (``odoo-bin observability_server``)."""
     early = getattr(version, "EARLY_LOGGING", None)
     if early is not None:
         early(args)

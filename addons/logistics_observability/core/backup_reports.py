@@ -1,5 +1,5 @@
 """Backup and restore-drill reports from backup jobs (``POST /logistics_observability/backups``
-and ``odoo-bin observability-backup``), Odoo-free.
+and ``odoo-bin observability_backup``), Odoo-free.
 
 :func:`parse_body` decodes a body with the shared ingest rules (:mod:`.ingest`) and returns the
 clean values of one report or a list of them, all or nothing; :class:`ReportError` (the shared

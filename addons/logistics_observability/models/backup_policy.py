@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from ..core import backup_status
+from .sql_constraints import sql_constraints
 
 
 class LogisticsBackupPolicy(models.Model):
@@ -18,10 +19,10 @@ class LogisticsBackupPolicy(models.Model):
         string="Restore drill interval (days)", required=True, default=backup_status.DEFAULT_DRILL_DAYS,
         help="A verified restore drill older than this is a warning.")
 
-    _sql_constraints = [
+    sql_constraints(locals(), [
         ("rpo_positive", "CHECK(rpo_hours > 0)", "The RPO must be positive."),
         ("drill_positive", "CHECK(drill_interval_days > 0)", "The drill interval must be positive."),
-    ]
+    ])
 
     @api.model
     def _get_targets(self):

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..core import workflow as core_workflow
+from .sql_constraints import sql_constraints
 
 _logger = logging.getLogger(__name__)
 
@@ -28,10 +29,10 @@ class LogisticsWorkflowEvent(models.Model):
                                help="Recorded duration; for a proof of delivery of a known picking, "
                                     "the lag since it was dispatched.")
 
-    _sql_constraints = [
+    sql_constraints(locals(), [
         ("event_key_unique", "unique(workflow, reference, occurred_at)",
          "This event (workflow, reference, occurrence time) was already received."),
-    ]
+    ])
 
     @api.model
     def _dispatch_time(self, reference):

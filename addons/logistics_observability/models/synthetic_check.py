@@ -1,6 +1,6 @@
 """Synthetic checks of this tenant's customer-facing journeys (portal, tracking, partner endpoints).
 
-Outside-in checks become blackbox exporter targets (``odoo-bin synthetic-targets``); inside-out
+Outside-in checks become blackbox exporter targets (``odoo-bin synthetic_targets``); inside-out
 checks run here on a schedule as workflow ``synthetic_<name>`` (metrics, ledger, log event).
 """
 
@@ -12,6 +12,7 @@ from odoo.exceptions import ValidationError
 from .. import observe
 from ..core import synthetic
 from ..core import workflow as core_workflow
+from .sql_constraints import sql_constraints
 
 _logger = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ class LogisticsSyntheticCheck(models.Model):
     failing_since = fields.Datetime(readonly=True)
     first_action = fields.Char(help="What to do first when this check fails")
 
-    _sql_constraints = [("name_unique", "unique(name)", "A synthetic check with this name already exists.")]
+    sql_constraints(locals(), [
+        ("name_unique", "unique(name)", "A synthetic check with this name already exists."),
+    ])
 
     def _as_dict(self):
         return {

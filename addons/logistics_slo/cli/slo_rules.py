@@ -1,4 +1,4 @@
-"""``odoo-bin --addons-path=... slo-rules -c CONF [-d DB ...] -o rules.yml [--tests tests.yml]``.
+"""``odoo-bin --addons-path=... slo_rules -c CONF [-d DB ...] -o rules.yml [--tests tests.yml]``.
 
 Reads the SLO definitions of every database with logistics_slo installed (or
 the ``-d`` ones) with plain SQL, so it stays fast with hundreds of tenants and
@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import odoo
+from odoo.addons.logistics_slo.core import openslo, promtool_tests, slo_math
+from odoo.addons.logistics_slo.core import rules as core_rules
 from odoo.cli import Command
-
-from ..core import openslo, promtool_tests, slo_math
-from ..core import rules as core_rules
+from odoo.cli.command import commands as odoo_commands
 
 _logger = logging.getLogger(__name__)
 
@@ -72,10 +72,10 @@ def _write(path, text):
 class SloRules(Command):
     """Generate Prometheus SLO rules (and promtool tests) from the SLO definitions"""
 
-    name = "slo-rules"
+    name = "slo_rules"
 
     def run(self, args):
-        parser = argparse.ArgumentParser(prog="%s slo-rules" % Path(sys.argv[0]).name,
+        parser = argparse.ArgumentParser(prog="%s slo_rules" % Path(sys.argv[0]).name,
                                          description=self.__doc__)
         parser.add_argument("-d", "--database", action="append", default=[],
                             help="database to read (repeatable; default: every database with logistics_slo)")
@@ -103,9 +103,9 @@ class SloRules(Command):
                     continue
                 definitions.append(defn)
         for error in errors:
-            sys.stderr.write("slo-rules: %s\n" % error)
+            sys.stderr.write("slo_rules: %s\n" % error)
         if not definitions:
-            sys.stderr.write("slo-rules: no SLO definitions found\n")
+            sys.stderr.write("slo_rules: no SLO definitions found\n")
         _write(opts.output, core_rules.render_rules(definitions))
         if opts.tests:
             rule_ref = "rules.yml" if opts.output == "-" else os.path.relpath(
@@ -116,7 +116,7 @@ class SloRules(Command):
         if opts.alertmanager:
             _write(opts.alertmanager, core_rules.render_alertmanager_inhibition())
         merged, _errors = core_rules.merge_definitions(definitions)
-        sys.stderr.write("slo-rules: %d definitions, %d distinct SLOs\n" % (len(definitions), len(merged)))
+        sys.stderr.write("slo_rules: %d definitions, %d distinct SLOs\n" % (len(definitions), len(merged)))
         status = 2 if errors else 0
         if opts.verify and opts.output != "-":
             status = max(status, self._verify(opts))
@@ -126,7 +126,7 @@ class SloRules(Command):
     def _verify(opts):
         promtool = shutil.which("promtool")
         if not promtool:
-            sys.stderr.write("slo-rules: --verify needs promtool on PATH\n")
+            sys.stderr.write("slo_rules: --verify needs promtool on PATH\n")
             return 2
         commands = [[promtool, "check", "rules", opts.output]]
         if opts.tests:
@@ -138,3 +138,7 @@ class SloRules(Command):
             if proc.returncode:
                 return 1
         return 0
+
+
+# The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).
+odoo_commands.setdefault("slo-rules", SloRules)

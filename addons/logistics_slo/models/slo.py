@@ -5,6 +5,7 @@ import logging
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.addons.logistics_observability.models.sql_constraints import sql_constraints
 from odoo.exceptions import ValidationError
 
 from .. import snapshot
@@ -87,9 +88,9 @@ class LogisticsSlo(models.Model):
     computed_at = fields.Datetime(readonly=True)
     month_report_html = fields.Html(compute="_compute_month_report_html", sanitize=False)
 
-    _sql_constraints = [
+    sql_constraints(locals(), [
         ("key_uniq", "unique(key)", "An SLO measuring the same thing already exists in this database."),
-    ]
+    ])
 
     @api.depends("workflow", "sli_type", "threshold", "window_days")
     def _compute_key(self):

@@ -1,9 +1,10 @@
 """Odoo 18.0: one module per concern, each with ``install()``."""
 from . import collectors, cron, exporters, http, ledger, log, modules, outbound, server
+from .. import security_common  # model hooks the same on every series, no install()
 from . import security  # model hooks (res.users, res.groups, API keys), no install()
 
 # Install order: the server hook parses the options the others read; addons with
 # collectors are imported last, once every hook is in place.
 CONCERNS = (server, http, log, cron, collectors, ledger, outbound, exporters)
-# Logging set up before Odoo's first line (odoo-bin observability-server).
+# Logging set up before Odoo's first line (odoo-bin observability_server).
 EARLY_LOGGING = log.early

@@ -5,7 +5,7 @@ syslog) with its ``DBFormatter``/``ColoredFormatter``; ``log_db`` adds a
 PostgreSQL handler that writes ``ir_logging`` rows (left alone: it is not a
 text stream). Lines Odoo writes before the server-wide modules load (its first
 few start-up lines) keep the text format, unless Odoo is started with
-``odoo-bin observability-server`` (see :func:`early`).
+``odoo-bin observability_server`` (see :func:`early`).
 """
 import logging
 

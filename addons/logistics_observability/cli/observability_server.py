@@ -1,11 +1,11 @@
-"""``odoo-bin observability-server``: Odoo's server, logging as configured from its first line.
+"""``odoo-bin observability_server``: Odoo's server, logging as configured from its first line.
 
 Odoo logs its banner (version, configuration file, addons paths, database) before it loads the
 server-wide modules, so a formatter installed by ``post_load`` misses those lines. This command
 parses the configuration, sets up Odoo's logging with ``observability_log_format`` applied, then
 runs Odoo's own ``server`` command with the same arguments::
 
-    odoo-bin --addons-path=/opt/odoo-addons observability-server -c /etc/odoo/odoo.conf
+    odoo-bin --addons-path=/opt/odoo-addons observability_server -c /etc/odoo/odoo.conf
 
 In prefork mode the gevent process is started with the same arguments, so it uses this command
 too. Anything going wrong here falls back to Odoo's plain start.
@@ -14,9 +14,9 @@ too. Anything going wrong here falls back to Odoo's plain start.
 import logging
 import sys
 
+from odoo.addons.logistics_observability import compat, hooks
 from odoo.cli import Command
-
-from .. import compat, hooks
+from odoo.cli.command import commands as odoo_commands
 
 _logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ _logger = logging.getLogger(__name__)
 class ObservabilityServer(Command):
     """Start the Odoo server with logistics_observability's log format from the first line"""
 
-    name = "observability-server"
+    name = "observability_server"
 
     def run(self, cmdargs):
         from odoo.cli import server
@@ -34,8 +34,12 @@ class ObservabilityServer(Command):
         except SystemExit:
             raise
         except Exception:  # fail open: Odoo starts, its first lines in its own format
-            sys.stderr.write("observability-server: could not set up logging early; starting Odoo anyway\n")
+            sys.stderr.write("observability_server: could not set up logging early; starting Odoo anyway\n")
         # Odoo calls an addon's post_load only when it imports the addon itself; finding this
         # subcommand already imported it, so the hooks are installed here (each once, failing open)
         hooks.post_load()
         server.main(cmdargs)
+
+
+# The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).
+odoo_commands.setdefault("observability-server", ObservabilityServer)

@@ -1,8 +1,8 @@
-"""``odoo-bin observability-backup``: report a backup or restore drill from a backup job.
+"""``odoo-bin observability_backup``: report a backup or restore drill from a backup job.
 
 Example, at the end of a nightly ``pg_dump`` job::
 
-    odoo-bin --addons-path=... observability-backup -c /etc/odoo.conf -d tenant1 \\
+    odoo-bin --addons-path=... observability_backup -c /etc/odoo.conf -d tenant1 \\
         --kind full --status success --started-at 2025-01-31T02:00:00Z \\
         --ended-at 2025-01-31T02:07:12Z --size-bytes 123456789 \\
         --location s3://backups/tenant1/2025-01-31.dump --checksum-verified
@@ -16,15 +16,15 @@ import logging
 import sys
 
 import odoo
+from odoo.addons.logistics_observability.core import backup_reports, backup_status
 from odoo.cli import Command
-
-from ..core import backup_reports, backup_status
+from odoo.cli.command import commands as odoo_commands
 
 _logger = logging.getLogger(__name__)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="odoo-bin observability-backup",
+    parser = argparse.ArgumentParser(prog="odoo-bin observability_backup",
                                      description="Record a backup or restore drill of a database.")
     parser.add_argument("-c", "--config", dest="config", help="Odoo configuration file")
     parser.add_argument("-d", "--database", dest="database", action="append", required=True,
@@ -65,7 +65,7 @@ def report_from_args(args):
 class ObservabilityBackup(Command):
     """Record a backup / restore drill in logistics_observability (for backup jobs)"""
 
-    name = "observability-backup"
+    name = "observability_backup"
 
     def run(self, cmdargs):
         parser = build_parser()
@@ -73,7 +73,7 @@ class ObservabilityBackup(Command):
         try:
             values = report_from_args(args)
         except backup_reports.ReportError as exc:
-            sys.stderr.write("observability-backup: invalid %s: %s\n" % (exc.field, exc.message))
+            sys.stderr.write("observability_backup: invalid %s: %s\n" % (exc.field, exc.message))
             sys.exit(2)
         config_args = (["-c", args.config] if args.config else []) + odoo_args
         odoo.tools.config.parse_config(config_args, setup_logging=True)
@@ -83,7 +83,7 @@ class ObservabilityBackup(Command):
             with registry.cursor() as cr:
                 env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
                 if "logistics.backup.run" not in env:
-                    sys.stderr.write("observability-backup: logistics_observability is not installed in %s\n"
+                    sys.stderr.write("observability_backup: logistics_observability is not installed in %s\n"
                                      % dbname)
                     sys.exit(1)
                 run = env["logistics.backup.run"]._ingest([values], source="cli")
@@ -94,3 +94,7 @@ class ObservabilityBackup(Command):
             for dbname, run_id in results.items():
                 sys.stdout.write("recorded %s %s run %s in %s\n" % (values["kind"], values["status"], run_id,
                                                                      dbname))
+
+
+# The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).
+odoo_commands.setdefault("observability-backup", ObservabilityBackup)
