@@ -12,12 +12,20 @@
 # Environment: DEMO_TENANTS (default "alpha bravo charlie"), DEMO_HTTP_PORT (8069),
 # DEMO_METRICS_PORT (9464), DEMO_PROMETHEUS_PORT (9090), DEMO_ALERTMANAGER_PORT (9093),
 # DEMO_PG_EXPORTER_PORT (9187), DEMO_REDIS_EXPORTER_PORT (9121), DEMO_BLACKBOX_PORT (9115),
-# PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user).
+# PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user), DEMO_ODOO (the Odoo series: 18.0, the
+# default, or 19.0; 19.0's tenants are demo19_<tenant>, so both demos can share a PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-VENV=${LO_VENV:-$ROOT/.venv}
-STATE=${DEMO_STATE:-$ROOT/var/demo}
+DEMO_ODOO=${DEMO_ODOO:-18.0}
+case $DEMO_ODOO in
+  18.0) VENV=${LO_VENV:-$ROOT/.venv}; DBP=demo_; DEMO_DATA=() ;;
+  # 19.0 loads no demo data unless asked to
+  19.0) VENV=${LO_VENV19:-$ROOT/.venv-19}; DBP=demo19_; DEMO_DATA=(--with-demo) ;;
+  *) printf '[demo] ERROR: DEMO_ODOO=%s: supported series are 18.0 and 19.0\n' "$DEMO_ODOO" >&2; exit 2 ;;
+esac
+TOOLS_VENV=${LO_VENV:-$ROOT/.venv}
+STATE=${DEMO_STATE:-$ROOT/var/${DBP%_}}
 TENANTS=${DEMO_TENANTS:-alpha bravo charlie}
 HTTP_PORT=${DEMO_HTTP_PORT:-8069}
 METRICS_PORT=${DEMO_METRICS_PORT:-9464}
@@ -52,8 +60,8 @@ stop_all() {
 if [ "${1:-}" = stop ]; then stop_all; exit 0; fi
 DETACH=0; [ "${1:-}" = --detach ] && DETACH=1
 
-ODOO_REQUIRED=1 bash scripts/bootstrap.sh || die "setup failed (see above)"
-PY=$VENV/bin/python
+ODOO_SERIES=$DEMO_ODOO ODOO_REQUIRED=1 bash scripts/bootstrap.sh || die "setup failed (see above)"
+PY=$TOOLS_VENV/bin/python
 ODOO=$VENV/bin/odoo
 mkdir -p "$STATE"
 stop_all  # a previous run of this demo
@@ -73,23 +81,23 @@ done
 odoo_args=(--addons-path="$ROOT/addons" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 
 # One template with everything installed, cloned per tenant (a clone takes a second, an install minutes).
-TEMPLATE=demo_template
+TEMPLATE=${DBP}template
 installed() { [ "$(psql_q "SELECT state FROM ir_module_module WHERE name='logistics_slo'" "$1" 2>/dev/null)" = installed ]; }
 need_template=0
-for t in $TENANTS; do installed "demo_$t" || need_template=1; done
+for t in $TENANTS; do installed "${DBP}$t" || need_template=1; done
 if [ $need_template = 1 ] && ! installed "$TEMPLATE"; then
   say "installing $MODULES with demo data in $TEMPLATE (a few minutes, once)"
   if [ -n "$(psql_q "SELECT 1 FROM pg_database WHERE datname = '$TEMPLATE'")" ]; then
     psql_q "ALTER DATABASE $TEMPLATE IS_TEMPLATE false" >/dev/null  # a template cannot be dropped
   fi
   psql_q "DROP DATABASE IF EXISTS $TEMPLATE" >/dev/null
-  "$ODOO" "${odoo_args[@]}" -d "$TEMPLATE" -i "$MODULES" --stop-after-init --max-cron-threads=0 \
+  "$ODOO" "${odoo_args[@]}" -d "$TEMPLATE" -i "$MODULES" "${DEMO_DATA[@]}" --stop-after-init --max-cron-threads=0 \
     --log-level=warn --logfile="$STATE/install.log" || die "install failed, see $STATE/install.log"
 fi
 # Marked as a PostgreSQL template, it is no tenant: the metrics do not count it.
 if installed "$TEMPLATE"; then psql_q "ALTER DATABASE $TEMPLATE IS_TEMPLATE true" >/dev/null; fi
 for t in $TENANTS; do
-  db=demo_$t
+  db=${DBP}$t
   if installed "$db"; then
     say "tenant $db exists, upgrading the suite"
     "$ODOO" "${odoo_args[@]}" -d "$db" -u logistics_observability,logistics_slo --stop-after-init \
@@ -109,7 +117,7 @@ done
 KEYS_FILE=$STATE/api_keys
 : > "$KEYS_FILE"; chmod 600 "$KEYS_FILE"
 for t in $TENANTS; do
-  key=$(DEMO_BASE_URL="http://$t.localhost:$HTTP_PORT" "$ODOO" shell "${odoo_args[@]}" -d "demo_$t" --no-http \
+  key=$(DEMO_BASE_URL="http://$t.localhost:$HTTP_PORT" "$ODOO" shell "${odoo_args[@]}" -d "${DBP}$t" --no-http \
     --max-cron-threads=0 --log-level=error 2>/dev/null <<'PY' | sed -n 's/^APIKEY=//p'
 import os
 # the tenant's own URL (its host selects it through the dbfilter): the default synthetic checks
@@ -132,7 +140,7 @@ print("APIKEY=" + key)
 PY
 )
   [ -n "$key" ] || die "could not create the demo API key in demo_$t"
-  echo "demo_$t=$key" >> "$KEYS_FILE"
+  echo "${DBP}$t=$key" >> "$KEYS_FILE"
 done
 
 TOKEN_FILE=$STATE/metrics_token
@@ -151,7 +159,7 @@ workers = 2
 max_cron_threads = 1
 limit_request = 2000
 server_wide_modules = base,web,logistics_observability
-dbfilter = ^demo_%d\$
+dbfilter = ^${DBP}%d\$
 list_db = False
 data_dir = $STATE/data
 logfile = $STATE/odoo.log
@@ -179,7 +187,7 @@ curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null || die "Odoo did 
 # generated from the tenants' definitions.
 MON=$STATE/monitoring
 mkdir -p "$MON/secrets"
-dbs=""; for t in $TENANTS; do dbs="$dbs -d demo_$t"; done
+dbs=""; for t in $TENANTS; do dbs="$dbs -d ${DBP}$t"; done
 extra_rules=()
 # shellcheck disable=SC2086
 if "$ODOO" --addons-path="$ROOT/addons" slo_rules -c "$STATE/odoo.conf" $dbs -o "$STATE/slo.rules.yml" >"$STATE/slo_rules.log" 2>&1; then
@@ -243,7 +251,7 @@ done
 
 if [ -f scripts/demo_traffic.py ]; then
   traffic_args=()
-  for t in $TENANTS; do traffic_args+=(--db "demo_$t" --host "demo_$t=$t.localhost"); done
+  for t in $TENANTS; do traffic_args+=(--db "${DBP}$t" --host "${DBP}$t=$t.localhost"); done
   while read -r line; do traffic_args+=(--api-key "$line"); done < "$KEYS_FILE"
   setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$HTTP_PORT" "${traffic_args[@]}" \
     --forever >"$STATE/traffic.log" 2>&1 &

@@ -35,6 +35,22 @@ def pytest_generate_tests(metafunc):
                              ids=["odoo%s" % s.split(".")[0] for s in odoo_harness.SERIES])
 
 
+#: Test modules verified on Odoo 19.0. The others' Odoo 19.0 runs are reported as SKIPPED (never
+#: passed) until they are ported: drop this list once every module is in it.
+PORTED_TO_19 = {
+    "test_odoo_suites",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        series = callspec.params.get("odoo_series") if callspec else None
+        if series == "19.0" and item.module.__name__ not in PORTED_TO_19:
+            item.add_marker(pytest.mark.skip(reason="ODOO 19.0: %s is not ported to 19.0 yet (issue 15)"
+                                                    % item.module.__name__))
+
+
 @pytest.fixture(scope="session")
 def odoo_series(request):
     """The Odoo series this test runs on; the harness's helpers run that series' Odoo."""
@@ -72,7 +88,9 @@ def make_db(request):
     created = []
 
     def _make(template, name=None):
-        name = name or "%s%s_%s" % (odoo_harness.DB_PREFIX, request.node.name[:30].lower(), len(created))
+        # the series in the name: runs of one test on 18.0 and 19.0 never share a database
+        name = name or "%s%d_%s_%s" % (odoo_harness.DB_PREFIX, odoo_harness.series_major(),
+                                       request.node.name[:30].lower(), len(created))
         name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
         created.append(odoo_harness.clone_db(template, name))
         return name

@@ -133,7 +133,8 @@ def _connection_args():
 
 def run_odoo(args, timeout=900, log_path=None):
     """Run a one-shot odoo command; returns CompletedProcess (stdout+stderr merged)."""
-    cmd = [*odoo_cmd(), *_connection_args(), *args]
+    # a port of its own: --test-enable serves HTTP, and test runs may overlap on one machine
+    cmd = [*odoo_cmd(), *_connection_args(), "--http-port=%d" % free_port(), *args]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout, cwd=ROOT)
     if log_path:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import odoo_harness
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,8 @@ def test_demo_refuses_a_port_in_use(odoo_available, tmp_path):
         busy.listen(1)
         port = busy.getsockname()[1]
         proc = run(["bash", "scripts/demo.sh", "--detach"],
-                   env={"DEMO_HTTP_PORT": str(port), "DEMO_STATE": str(tmp_path / "state")})
+                   env={"DEMO_HTTP_PORT": str(port), "DEMO_STATE": str(tmp_path / "state"),
+                        "DEMO_ODOO": odoo_harness.current_series()})
     assert proc.returncode == 2, proc.stdout
     assert "port %d is already in use" % port in proc.stdout
     assert "Traceback" not in proc.stdout
@@ -38,7 +40,7 @@ def test_demo_refuses_a_port_in_use(odoo_available, tmp_path):
 
 def test_demo_reports_unreachable_postgresql(odoo_available, tmp_path):
     proc = run(["bash", "scripts/demo.sh", "--detach"],
-               env={"PGPORT": "1", "DEMO_STATE": str(tmp_path / "state")})
+               env={"PGPORT": "1", "DEMO_STATE": str(tmp_path / "state"), "DEMO_ODOO": odoo_harness.current_series()})
     assert proc.returncode == 2, proc.stdout
     assert "PostgreSQL is not reachable at 127.0.0.1:1" in proc.stdout
     assert "Traceback" not in proc.stdout

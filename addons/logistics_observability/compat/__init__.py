@@ -18,6 +18,8 @@ SERIES = release.version_info[0]
 
 if SERIES == 18:
     from . import odoo18 as version
+    from . import security_common  # model hooks the same on every series, no install()
+    from .odoo18 import security  # 18.0's model hooks (res.users, res.groups), no install()
 elif SERIES == 19:
     from . import odoo19 as version
 else:

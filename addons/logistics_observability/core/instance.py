@@ -9,6 +9,11 @@ a private directory of its own next to the default location instead (and the
 caller logs one line naming ``observability_metrics_dir``), so it never reads,
 wipes or adds to the first one's values.
 
+A master that re-executes itself (Odoo 19's graceful reload) passes its lock on: the lock's file
+descriptor stays open across the exec and is named in ``ODOO_OBSERVABILITY_INSTANCE_FD``
+(:func:`pass_on`); the new master recognises it as its own (same file, lock held by that open
+file) and neither wipes nor falls back to a private directory (:func:`claim`).
+
 The default directory is local and per boot (``/dev/shm``, else the temporary
 directory), never the filestore volume that several replicas may share.
 """
@@ -21,6 +26,8 @@ import tempfile
 
 LOCK_NAME = "instance.lock"
 PRIVATE_PREFIX = "private-"
+#: Environment variable naming the instance lock's descriptor across a master's re-exec.
+INSTANCE_FD_ENV = "ODOO_OBSERVABILITY_INSTANCE_FD"
 
 
 def local_base():
@@ -44,10 +51,12 @@ def default_directory(http_port):
 class Claim:
     """The instance lock on ``directory`` (``directory`` is where this instance keeps its metrics)."""
 
-    def __init__(self, directory, fd, requested):
+    def __init__(self, directory, fd, requested, inherited=False):
         self.directory = directory
         self.fd = fd
         self.requested = requested
+        #: True when a re-exec'd master took over its predecessor's lock (nothing to wipe)
+        self.inherited = inherited
 
     @property
     def private(self):
@@ -95,8 +104,42 @@ def holder(directory):
         os.close(fd)
 
 
+def pass_on(claim_):
+    """Keep ``claim_``'s lock open across an ``exec`` of this process and name it for the new
+    program (see :func:`claim`)."""
+    if claim_ is None or claim_.fd is None:
+        return False
+    os.set_inheritable(claim_.fd, True)
+    os.environ[INSTANCE_FD_ENV] = str(claim_.fd)
+    return True
+
+
+def _inherited(directory):
+    """The lock on ``directory`` passed on by the program this process was before its exec."""
+    raw = os.environ.pop(INSTANCE_FD_ENV, None)
+    if not raw:
+        return None
+    try:
+        fd = int(raw)
+        held = os.fstat(fd)
+        lock = os.stat(os.path.join(directory, LOCK_NAME))
+        if (held.st_dev, held.st_ino) != (lock.st_dev, lock.st_ino):
+            return None
+        # succeeds only when this open file holds the lock (it is ours, not another instance's)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.set_inheritable(fd, False)
+        os.ftruncate(fd, 0)
+        os.write(fd, b"%d\n" % os.getpid())
+    except (ValueError, OSError):
+        return None
+    return fd
+
+
 def claim(directory):
     """Take ``directory`` for this instance, or a private directory when another live instance has it."""
+    fd = _inherited(directory)
+    if fd is not None:
+        return Claim(directory, fd, directory, inherited=True)
     fd = _lock(directory)
     if fd is not None:
         return Claim(directory, fd, directory)

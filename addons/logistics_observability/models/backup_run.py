@@ -1,4 +1,5 @@
 import datetime
+import inspect
 import logging
 
 import psycopg2.errors
@@ -63,8 +64,11 @@ class LogisticsBackupRun(models.Model):
         if self.env.cr.rowcount:
             _logger.warning("logistics.backup.run: %d duplicate run reports folded into their latest",
                             self.env.cr.rowcount)
-        sql.create_unique_index(
-            self.env.cr, NATURAL_KEY_INDEX, self._table, ["kind", "started_at", "COALESCE(location, '')"])
+        expressions = ["kind", "started_at", "COALESCE(location, '')"]
+        if "unique" in inspect.signature(sql.create_index).parameters:  # 19.0: create_unique_index deprecated
+            sql.create_index(self.env.cr, NATURAL_KEY_INDEX, self._table, expressions, unique=True)
+        else:
+            sql.create_unique_index(self.env.cr, NATURAL_KEY_INDEX, self._table, expressions)
 
     @api.depends("started_at", "ended_at", "size_bytes")
     def _compute_duration(self):

@@ -1,6 +1,8 @@
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import TransactionCase
 
+from . import series
+
 
 @tagged("post_install", "-at_install")
 class TestInstall(TransactionCase):
@@ -19,6 +21,7 @@ class TestInstall(TransactionCase):
         viewer = new_test_user(self.env, login="lo_viewer",
                                groups="base.group_user,logistics_observability.group_observability_viewer")
         plain = new_test_user(self.env, login="lo_plain", groups="base.group_user")
-        self.assertEqual(root.groups_id, self.env.ref("logistics_observability.group_observability_viewer"))
+        viewers = self.env.ref("logistics_observability.group_observability_viewer")
+        self.assertEqual(root[series.user_groups(self.env)], viewers)
         self.assertIn(root.id, self.env["ir.ui.menu"].with_user(viewer)._visible_menu_ids())
         self.assertNotIn(root.id, self.env["ir.ui.menu"].with_user(plain)._visible_menu_ids())

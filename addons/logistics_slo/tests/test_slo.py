@@ -1,6 +1,7 @@
 import datetime
 import json
 
+from odoo.addons.logistics_observability.tests import series
 from odoo.addons.logistics_slo import metrics_export, snapshot
 from odoo.addons.logistics_slo.core import ledger_sql, slo_math
 from odoo.addons.logistics_slo.core.ledger_sql import LEDGER_DDL
@@ -165,7 +166,7 @@ class TestSloDefinitions(TransactionCase):
     def test_viewer_cannot_write(self):
         viewer = self.env["res.users"].create({
             "name": "Viewer", "login": "slo_viewer",
-            "groups_id": [(6, 0, [self.env.ref("base.group_user").id,
+            series.user_groups(self.env): [(6, 0, [self.env.ref("base.group_user").id,
                                   self.env.ref("logistics_observability.group_observability_viewer").id])]})
         slo = self.env["logistics.slo"].search([], limit=1).with_user(viewer)
         self.assertTrue(slo.read(["objective"]))

@@ -63,14 +63,26 @@ def _claim_directory(cfg, stop):
                       "Give each instance its own observability_metrics_dir.",
                       wanted, instance.holder(wanted) or "?", claim.directory)
         _use_directory(cfg, claim.directory)
-    return True
+    return "inherited" if claim.inherited else True
+
+
+def pass_instance_lock():
+    """Before a master re-executes itself: its successor keeps the instance (see core/instance.py)."""
+    return instance.pass_on(_claim.get("claim"))
 
 
 def _on_start(stop=False):
     """Runs once in the process that owns the instance, before it serves anything."""
     cfg = obs_config.current()
     try:
-        if not _claim_directory(cfg, stop):
+        claimed = _claim_directory(cfg, stop)
+        if not claimed:
+            return
+        if claimed == "inherited":
+            # a reloaded master: the workers of its predecessor still count in this directory
+            _logger.info("logistics_observability: metrics directory %s kept across the reload",
+                         cfg.metrics_dir)
+            _start_listener(cfg)
             return
         removed = metrics.wipe()  # only once the directory is ours
         exemplars.clear(cfg.metrics_dir)
@@ -80,6 +92,10 @@ def _on_start(stop=False):
         _logger.error("logistics_observability: cannot prepare the metrics directory %s (%s); "
                       "metrics will be incomplete, Odoo goes on", cfg.metrics_dir, exc)
     server_metrics.instance_started(time.time())
+    _start_listener(cfg)
+
+
+def _start_listener(cfg):
     try:
         if cfg.metrics_port and listener.start(cfg.metrics_interface, cfg.metrics_port, obs_config.current):
             _warm_tenants()

@@ -65,7 +65,8 @@ MAIL_SQL = "SELECT coalesce(state, 'unknown'), count(*) FROM %s GROUP BY 1" % fa
 
 
 def db_filter(names, db_name=None, dbfilter=None, exclude=None):
-    """The tenant databases among ``names``: Odoo's ``db_name`` (comma-separated list) and
+    """The tenant databases among ``names``: Odoo's ``db_name`` (a comma-separated string in
+    18.0, a list in 19.0) and
     ``dbfilter`` options, then the suite's ``observability_tenant_exclude`` pattern.
 
     A ``dbfilter`` using ``%h``/``%d`` depends on the request's host: a database is kept when
@@ -76,7 +77,8 @@ def db_filter(names, db_name=None, dbfilter=None, exclude=None):
     """
     names = list(names)
     if db_name:
-        wanted = {n.strip() for n in str(db_name).split(",") if n.strip()}
+        parts = db_name if isinstance(db_name, list | tuple) else str(db_name).split(",")
+        wanted = {str(n).strip() for n in parts if str(n).strip()}
         names = [n for n in names if n in wanted]
     if dbfilter:
         pattern = _compile(str(dbfilter).replace("%h", "[^:]*").replace("%d", "[^.]*"))
