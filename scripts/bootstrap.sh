@@ -156,8 +156,10 @@ use_odoo_src() {
   local site
   site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   echo "$src" > "$site/odoo-src.pth"
+  # the virtualenv's bin first on PATH: a reloading server re-executes itself as plain "python"
   cat > "$VENV/bin/odoo" <<EOT
 #!/bin/sh
+PATH="$VENV/bin:\$PATH"; export PATH
 exec "$VENV/bin/python" "$src/odoo-bin" "\$@"
 EOT
   chmod +x "$VENV/bin/odoo"

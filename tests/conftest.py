@@ -39,6 +39,7 @@ def pytest_generate_tests(metafunc):
 #: passed) until they are ported: drop this list once every module is in it.
 PORTED_TO_19 = {
     "test_odoo_suites",
+    "test_e2e_reload",
 }
 
 
