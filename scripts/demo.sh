@@ -139,7 +139,7 @@ env.cr.commit()
 print("APIKEY=" + key)
 PY
 )
-  [ -n "$key" ] || die "could not create the demo API key in demo_$t"
+  [ -n "$key" ] || die "could not create the demo API key in ${DBP}$t"
   echo "${DBP}$t=$key" >> "$KEYS_FILE"
 done
 
@@ -208,7 +208,7 @@ cp "$TOKEN_FILE" "$MON/secrets/odoo_metrics_token"
 # Outside-in synthetic checks: the tenants' own checks as blackbox targets, probed through the
 # Odoo port (the tenant's host in the Host header, as an ingress would route it).
 # shellcheck disable=SC2086
-if "$ODOO" --addons-path="$ROOT/addons" synthetic-targets -c "$STATE/odoo.conf" $dbs \
+if "$ODOO" --addons-path="$ROOT/addons" synthetic_targets -c "$STATE/odoo.conf" $dbs \
      -o "$MON/synthetic-targets.json" --blackbox "$MON/synthetic-modules.yml" >"$STATE/synthetic.log" 2>&1 \
    && "$PY" scripts/demo_synthetic.py --targets "$MON/synthetic-targets.json" \
      --modules "$MON/synthetic-modules.yml" --blackbox-config "$MON/blackbox.yml" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Wire the tenants' outside-in synthetic checks into the demo's monitoring stack.
 
-``odoo-bin synthetic-targets`` writes one file-SD target per check (the tenant's own URL, e.g.
+``odoo-bin synthetic_targets`` writes one file-SD target per check (the tenant's own URL, e.g.
 ``http://alpha.localhost:8069/web/login``) and the blackbox modules. The demo's tenants are
 names of a host-based ``dbfilter`` that no resolver knows, so every target on a ``*.localhost``
 host is probed through ``--via`` (the Odoo port) with its host sent as the ``Host`` header, as an
@@ -61,8 +61,8 @@ def job(targets_file, blackbox_address):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", required=True, help="file-SD targets from synthetic-targets (rewritten)")
-    parser.add_argument("--modules", required=True, help="blackbox modules from synthetic-targets")
+    parser.add_argument("--targets", required=True, help="file-SD targets from synthetic_targets (rewritten)")
+    parser.add_argument("--modules", required=True, help="blackbox modules from synthetic_targets")
     parser.add_argument("--blackbox-config", required=True, help="blackbox exporter configuration to extend")
     parser.add_argument("--prometheus", required=True, help="Prometheus configuration to extend")
     parser.add_argument("--blackbox-address", required=True, help="host:port of the blackbox exporter")

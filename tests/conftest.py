@@ -40,6 +40,9 @@ def pytest_generate_tests(metafunc):
 PORTED_TO_19 = {
     "test_odoo_suites",
     "test_e2e_reload",
+    "test_e2e_prefork_metrics",
+    "test_logs_prefork",
+    "test_slo_cli",
 }
 
 

@@ -16,7 +16,8 @@ MAIN = "logistics_observability"
 # what any other addon may import of the main addon (DESIGN.md): the workflow decorator and
 # context managers, the metric store API, the bucket bounds and the ledger table's name and DDL
 PUBLIC = frozenset(
-    "odoo.addons.%s.%s" % (MAIN, name) for name in ("observe", "core.metrics", "core.buckets", "core.ledger")
+    "odoo.addons.%s.%s" % (MAIN, name)
+    for name in ("observe", "core.metrics", "core.buckets", "core.ledger", "models.sql_constraints")
 )
 SERIES_RE = re.compile(r"^odoo\.addons\.%s\.compat\.odoo\d+(\.|$)" % MAIN)
 DYNAMIC = ("import_module", "__import__")

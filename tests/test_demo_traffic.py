@@ -122,7 +122,7 @@ def test_demo_wires_synthetic_checks_security_and_changes(base_template, make_db
             [
                 *odoo_harness.odoo_cmd(),
                 "--addons-path=" + odoo_harness.addons_path(),
-                "synthetic-targets",
+                "synthetic_targets",
                 "-c",
                 str(srv.write_config()),
                 "-d",

@@ -40,7 +40,8 @@ def test_demo_refuses_a_port_in_use(odoo_available, tmp_path):
 
 def test_demo_reports_unreachable_postgresql(odoo_available, tmp_path):
     proc = run(["bash", "scripts/demo.sh", "--detach"],
-               env={"PGPORT": "1", "DEMO_STATE": str(tmp_path / "state"), "DEMO_ODOO": odoo_harness.current_series()})
+               env={"PGPORT": "1", "DEMO_STATE": str(tmp_path / "state"),
+                    "DEMO_ODOO": odoo_harness.current_series()})
     assert proc.returncode == 2, proc.stdout
     assert "PostgreSQL is not reachable at 127.0.0.1:1" in proc.stdout
     assert "Traceback" not in proc.stdout

@@ -16,7 +16,12 @@ import logging
 import sys
 
 import odoo
-from odoo.addons.logistics_observability.core import backup_reports, backup_status
+
+# Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
+from odoo.addons.logistics_observability.core import (  # pylint: disable=odoo-addons-relative-import
+    backup_reports,
+    backup_status,
+)
 from odoo.cli import Command
 from odoo.cli.command import commands as odoo_commands
 

@@ -14,7 +14,8 @@ too. Anything going wrong here falls back to Odoo's plain start.
 import logging
 import sys
 
-from odoo.addons.logistics_observability import compat, hooks
+# Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
+from odoo.addons.logistics_observability import compat, hooks  # pylint: disable=odoo-addons-relative-import
 from odoo.cli import Command
 from odoo.cli.command import commands as odoo_commands
 

@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 
 import odoo
-from odoo.addons.logistics_observability.core import synthetic
+
+# Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
+from odoo.addons.logistics_observability.core import synthetic  # pylint: disable=odoo-addons-relative-import
 from odoo.cli import Command
 from odoo.cli.command import commands as odoo_commands
 

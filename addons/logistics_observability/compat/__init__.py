@@ -2,8 +2,9 @@
 
 One subpackage per Odoo series (``odoo18``, ``odoo19``), chosen here by a
 static import when the addon is imported. A series package imports its concern
-modules (server processes, HTTP, logging, cron, collectors) and lists them in
-``CONCERNS`` in install order; each exposes ``install()``. An ``ImportError``
+modules (server processes, HTTP, logging, cron, collectors: the series-neutral ones
+of this package where Odoo's entry points did not change, its own where they did)
+and lists them in ``CONCERNS`` in install order; each exposes ``install()``. An ``ImportError``
 in a concern is a bug and fails loudly; :func:`install` installs each concern
 at most once per process, and one failing hook never stops the others
 (observability fails open).
@@ -18,8 +19,6 @@ SERIES = release.version_info[0]
 
 if SERIES == 18:
     from . import odoo18 as version
-    from . import security_common  # model hooks the same on every series, no install()
-    from .odoo18 import security  # 18.0's model hooks (res.users, res.groups), no install()
 elif SERIES == 19:
     from . import odoo19 as version
 else:

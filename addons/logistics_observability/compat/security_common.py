@@ -77,8 +77,9 @@ def login_method(interactive, credential, auth_info=None):
     return security.rpc_method(credential.get("password"), (auth_info or {}).get("auth_method") or "password")
 
 
+# One model extension in two parts: what holds on every series here, the rest in the series module.
 class ResUsers(models.Model):
-    _inherit = "res.users"
+    _inherit = "res.users"  # pylint: disable=consider-merging-classes-inherited
 
     # set by the series module: fields through which a user's groups change (the user form
     # writes reified fields with these prefixes)
@@ -137,7 +138,7 @@ class ResUsers(models.Model):
 
 
 class ResGroups(models.Model):
-    _inherit = "res.groups"
+    _inherit = "res.groups"  # pylint: disable=consider-merging-classes-inherited
 
     # set by the series module: fields through which a group's members change
     _lo_group_member_fields = ()

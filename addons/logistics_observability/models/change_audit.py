@@ -100,7 +100,7 @@ class IrConfigParameter(models.Model):
         return result
 
 
-# compat/odoo18/cron.py extends ir.cron for its runs (version-specific); this extension audits
+# compat/cron.py extends ir.cron for its runs (the version layer); this extension audits
 # definition changes through the public API, version-free
 class IrCron(models.Model):
     _inherit = "ir.cron"  # pylint: disable=consider-merging-classes-inherited

@@ -16,8 +16,14 @@ import sys
 from pathlib import Path
 
 import odoo
-from odoo.addons.logistics_slo.core import openslo, promtool_tests, slo_math
-from odoo.addons.logistics_slo.core import rules as core_rules
+
+# Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
+from odoo.addons.logistics_slo.core import (  # pylint: disable=odoo-addons-relative-import
+    openslo,
+    promtool_tests,
+    slo_math,
+)
+from odoo.addons.logistics_slo.core import rules as core_rules  # pylint: disable=odoo-addons-relative-import
 from odoo.cli import Command
 from odoo.cli.command import commands as odoo_commands
 

@@ -1,10 +1,11 @@
-"""Odoo 18.0: one module per concern, each with ``install()``.
+"""Odoo 18.0: the concerns, each with ``install()``.
 
-Odoo 19.0 reuses the concerns whose entry points did not change (``odoo19/__init__.py``), so
-this package imports no model hook that holds only on 18.0: ``security`` (logins, groups) is
-imported by ``compat/__init__.py`` when 18.0 runs.
+The concerns whose Odoo entry points are the same in 18.0 and 19.0 are the series-neutral
+modules of ``compat/``; what is 18.0's own is here (``security``: logins, groups).
 """
-from . import collectors, cron, exporters, http, ledger, log, modules, outbound, server
+from .. import collectors, cron, exporters, http, ledger, log, modules, outbound, server
+from .. import security_common  # model hooks the same on every series, no install()
+from . import security  # model hooks (res.users, res.groups, API keys), no install()
 
 # Install order: the server hook parses the options the others read; addons with
 # collectors are imported last, once every hook is in place.

@@ -1,16 +1,16 @@
-"""Odoo 19.0: one module per concern, each with ``install()``.
+"""Odoo 19.0: the concerns, each with ``install()``.
 
-A concern whose Odoo entry points are the same in 19.0 is 18.0's module, imported from
-``odoo18`` (that package imports no model hook of its own: ``compat/__init__.py`` imports the
-running series' ``security``). What differs lives here: ``server`` (graceful reload) and
-``security`` (logins, groups and privileges).
+The concerns whose Odoo entry points are the same in 18.0 and 19.0 are the series-neutral
+modules of ``compat/``; what differs is here: ``server`` (graceful reload), ``security``
+(logins, groups and privileges), ``options`` (the suite's keys declared to Odoo's parser).
 """
-from ..odoo18 import collectors, cron, http, ledger, log, modules
+from .. import collectors, cron, exporters, http, ledger, log, modules, outbound
 from .. import security_common  # model hooks the same on every series, no install()
 from . import security  # model hooks (res.users, res.groups, API keys), no install()
 from . import options, server  # options: declared on import, before Odoo reads its file
 
-# Install order: the server hook parses the options the others read.
-CONCERNS = (server, http, log, cron, collectors, ledger)
+# Install order: the server hook parses the options the others read; addons with
+# collectors are imported last, once every hook is in place.
+CONCERNS = (server, http, log, cron, collectors, ledger, outbound, exporters)
 # Logging set up before Odoo's first line (odoo-bin observability_server).
 EARLY_LOGGING = log.early

@@ -1,4 +1,4 @@
-"""Odoo 19.0 server processes: 18.0's hooks (:mod:`..odoo18.server`, the same ``PreforkServer``,
+"""Odoo 19.0 server processes: the series-neutral hooks (:mod:`..server`, the same ``PreforkServer``,
 ``ThreadedServer``, ``Worker`` and ``GeventServer`` entry points) plus the graceful reload.
 
 19.0 reloads a prefork server (``SIGHUP``, or ``odoo-bin server --dev=reload``) in
@@ -11,7 +11,7 @@ passed on across the exec (``core/instance.py``).
 import functools
 import logging
 
-from ..odoo18 import server as shared
+from .. import server as shared
 
 _logger = logging.getLogger(__name__)
 

@@ -1,17 +1,17 @@
-"""Odoo 18 scheduled actions: observe ``ir.cron._callback`` (one call per run/batch).
+"""Scheduled actions: observe ``ir.cron._callback`` (one call per run/batch; 18.0 and 19.0).
 
 ``_callback(cron_name, server_action_id)`` runs the server action on the job's
 own cursor and re-raises after rolling back, so an exception is a failed run.
 The override is an ``ir.cron`` model extension (active only in databases where
 the addon is installed); it is defined here, with everything that depends on
-the Odoo 18 signature and fields, when :mod:`..` imports this package.
+the signature and fields (the same in 18.0 and 19.0), when :mod:`..` imports this package.
 """
 import logging
 import time
 
 from odoo import models
 
-from ...core import workflow as core_workflow
+from ..core import workflow as core_workflow
 
 _logger = logging.getLogger(__name__)
 

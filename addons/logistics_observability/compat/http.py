@@ -1,4 +1,4 @@
-"""Odoo 18 HTTP instrumentation.
+"""HTTP instrumentation (Odoo 18.0 and 19.0: the same WSGI and request entry points).
 
 Wraps the WSGI entry point (``odoo.http.Application.__call__``) to time every
 request and hand its tenant, route template, method, status and Odoo's own
@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 
-from ...core import context, odoo_facts, server_metrics
+from ..core import context, odoo_facts, server_metrics
 
 _logger = logging.getLogger(__name__)
 

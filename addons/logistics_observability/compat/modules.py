@@ -1,4 +1,4 @@
-"""Odoo 18: the modules this registry load installed or upgraded.
+"""The modules this registry load installed or upgraded (Odoo 18.0 and 19.0).
 
 ``odoo-bin -i/-u`` marks modules with ``button_install`` / ``button_upgrade`` while only
 ``base`` is loaded (before the suite's ``ir.module.module`` extension exists), and the
@@ -7,7 +7,7 @@
 """
 from odoo import SUPERUSER_ID
 
-from ...core import changes
+from ..core import changes
 
 
 def requested_operations(registry, snapshot):

@@ -1,4 +1,4 @@
-"""Odoo 18 logging: switch every handler ``odoo.netsvc.init_logger`` set up to JSON.
+"""Logging (Odoo 18.0 and 19.0): switch every handler ``odoo.netsvc.init_logger`` set up to JSON.
 
 Odoo configures one handler on the root logger (stderr, ``logfile`` or
 syslog) with its ``DBFormatter``/``ColoredFormatter``; ``log_db`` adds a
@@ -9,8 +9,8 @@ few start-up lines) keep the text format, unless Odoo is started with
 """
 import logging
 
-from ...core import config as obs_config
-from ...core import logfmt
+from ..core import config as obs_config
+from ..core import logfmt
 
 _logger = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
-"""Registers the platform collectors with the metrics API, using Odoo 18's ``db_*`` options.
+"""Registers the platform collectors with the metrics API, using Odoo's ``db_*`` options.
 
 Collectors run in whatever process answers the scrape (an HTTP worker or the
 dedicated metrics listener in the master), without an Odoo environment.
 """
 import logging
 
-from ...core import config as obs_config
-from ...core import metrics
-from ...core.collectors import as_collector, pg, pgconn, redis_collector, tenant
+from ..core import config as obs_config
+from ..core import metrics
+from ..core.collectors import as_collector, pg, pgconn, redis_collector, tenant
 
 _logger = logging.getLogger(__name__)
 

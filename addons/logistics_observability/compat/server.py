@@ -1,4 +1,5 @@
-"""Odoo 18 server processes: configuration, store reset, dedicated listener, process types.
+"""Server processes: configuration, store reset, dedicated listener, process types (Odoo 18.0
+and 19.0; 19.0 adds the graceful reload, ``odoo19/server.py``).
 
 - The master (``PreforkServer.run``) or the single process (``ThreadedServer.run``)
   claims the metrics directory (instance lock; a private directory when another
@@ -19,8 +20,8 @@ import shutil
 import tempfile
 import time
 
-from ...core import config as obs_config
-from ...core import exemplars, instance, listener, metrics, server_metrics
+from ..core import config as obs_config
+from ..core import exemplars, instance, listener, metrics, server_metrics
 
 _logger = logging.getLogger(__name__)
 
@@ -106,9 +107,9 @@ def _start_listener(cfg):
 def _warm_tenants():
     """Read the tenant databases now, in the process whose listener will serve the scrapes, so
     the first scrape gets the complete list (it runs the same collector threads a scrape would)."""
-    from . import collectors as odoo18_collectors
+    from . import collectors
 
-    collector = odoo18_collectors.tenant_collector()
+    collector = collectors.tenant_collector()
     if collector is not None:
         collector.kick()
 

@@ -1,4 +1,4 @@
-"""Odoo 18 workflow ledger wiring: database access, flush interval, spool, flusher start.
+"""Workflow ledger wiring: database access, flush interval, spool, flusher start.
 
 The ledger (``core/ledger.py``) writes each tenant's rows on a connection of its own
 (``odoo.sql_db``, never the observed request's cursor). Its spool lives in the
@@ -14,8 +14,8 @@ import functools
 import logging
 import os
 
-from ...core import config as obs_config
-from ...core import workflow as core_workflow
+from ..core import config as obs_config
+from ..core import workflow as core_workflow
 
 _logger = logging.getLogger(__name__)
 
