@@ -21,7 +21,7 @@ _logger = logging.getLogger(__name__)
 
 
 class ResUsers(models.Model):
-    _inherit = "res.users"
+    _inherit = "res.users"  # pylint: disable=consider-merging-classes-inherited
 
     _lo_user_group_fields = ("groups_id",)
     _lo_user_group_prefixes = ("in_group_", "sel_groups_")
@@ -66,7 +66,7 @@ class ResUsers(models.Model):
 
 
 class ResGroups(models.Model):
-    _inherit = "res.groups"
+    _inherit = "res.groups"  # pylint: disable=consider-merging-classes-inherited
 
     _lo_group_member_fields = ("users", "implied_ids")
 

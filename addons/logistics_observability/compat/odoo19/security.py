@@ -23,7 +23,7 @@ _logger = logging.getLogger(__name__)
 
 
 class ResUsers(models.Model):
-    _inherit = "res.users"
+    _inherit = "res.users"  # pylint: disable=consider-merging-classes-inherited
 
     _lo_user_group_fields = ("group_ids",)
     _lo_user_group_prefixes = ()
@@ -64,7 +64,7 @@ class ResUsers(models.Model):
 
 
 class ResGroups(models.Model):
-    _inherit = "res.groups"
+    _inherit = "res.groups"  # pylint: disable=consider-merging-classes-inherited
 
     _lo_group_member_fields = ("user_ids", "implied_ids")
 
