@@ -36,7 +36,7 @@ REDIS_EXPORTER_PORT=${DEMO_REDIS_EXPORTER_PORT:-9121}
 BLACKBOX_PORT=${DEMO_BLACKBOX_PORT:-9115}
 REDIS_URL=redis://127.0.0.1:6379/0
 PGHOST=${PGHOST:-127.0.0.1}; PGPORT=${PGPORT:-5432}; PGUSER=${PGUSER:-$(id -un)}
-MODULES=sale_stock,stock_delivery,account,logistics_observability,logistics_slo
+MODULES=sale_stock,stock_delivery,account,logistics_observability,logistics_slo,logistics_observability_delivery_demo
 
 say() { printf '[demo] %s\n' "$*"; }
 die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 2; }
@@ -100,7 +100,9 @@ for t in $TENANTS; do
   db=${DBP}$t
   if installed "$db"; then
     say "tenant $db exists, upgrading the suite"
-    "$ODOO" "${odoo_args[@]}" -d "$db" -u logistics_observability,logistics_slo --stop-after-init \
+    # the demo carrier has its own addon (never auto-installed): -i adds it to older tenants
+    "$ODOO" "${odoo_args[@]}" -d "$db" -i logistics_observability_delivery_demo \
+      -u logistics_observability,logistics_slo --stop-after-init \
       --max-cron-threads=0 --log-level=warn --logfile="$STATE/install.log" || die "upgrade of $db failed, see $STATE/install.log"
   else
     say "creating tenant $db"

@@ -28,7 +28,7 @@ def logistics_db(odoo_available):
             "-d",
             name,
             "-i",
-            "logistics_observability",
+            "logistics_observability,logistics_observability_delivery_demo",
             "--stop-after-init",
             "--max-cron-threads=0",
             "--log-level=warn",

@@ -17,13 +17,16 @@ pytestmark = [pytest.mark.odoo, pytest.mark.timeout(1800)]
 RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 
 
+DEMO_CARRIER = "logistics_observability_delivery_demo"
+
+
 def _test_tags():
     return ",".join("/" + name for name in odoo_harness.our_addons())
 
 
-def _run_suite(db, log_dir):
+def _run_suite(db, log_dir, modules="logistics_observability,logistics_slo"):
     proc = odoo_harness.run_odoo(
-        ["-d", db, "-i", "logistics_observability,logistics_slo", "--test-enable",
+        ["-d", db, "-i", modules, "--test-enable",
          "--test-tags", _test_tags(), "--stop-after-init", "--max-cron-threads=0", "--log-level=test",
          # tours need the HTTP server: a free port, so concurrent runs on one machine never collide
          "--http-port", str(odoo_harness.free_port())],
@@ -69,7 +72,8 @@ def test_suite_on_bare_database(odoo_available, make_db, tmp_path):
 def test_suite_on_logistics_database(odoo_available, make_db, tmp_path):
     """sale_stock + stock_delivery + account: glue addons auto-install, workflow tests run."""
     db = make_db(odoo_harness.template_db(["sale_stock", "stock_delivery", "account"], with_addons=False))
-    proc, match, failures = _run_suite(db, tmp_path)
+    # the demo carrier is never auto-installed: its carrier tests need it explicitly
+    proc, match, failures = _run_suite(db, tmp_path, "logistics_observability,logistics_slo," + DEMO_CARRIER)
     _report("logistics", proc, match, failures)
     installed = odoo_harness.installed_modules(db)
     for glue in ("logistics_observability_sale", "logistics_observability_stock",

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from logistics_observability.core import metrics, workflow
+from logistics_observability.core import carrier, metrics, workflow
 
 
 @pytest.fixture(autouse=True)
@@ -33,9 +33,9 @@ def hist_count(name, **labels):
 
 def test_context_manager_success_and_failure_are_counted(caplog):
     caplog.set_level(logging.INFO, logger="odoo.addons.logistics_observability.workflow")
-    with workflow.workflow("order_release", tenant="t1", reference="S001"):
+    with workflow.start("order_release", tenant="t1", reference="S001"):
         pass
-    with pytest.raises(ZeroDivisionError), workflow.workflow("order_release", tenant="t1", reference="S002"):
+    with pytest.raises(ZeroDivisionError), workflow.start("order_release", tenant="t1", reference="S002"):
         1 / 0  # noqa: B018
     assert value("odoo_workflow_runs_total", tenant="t1", workflow="order_release", outcome="success") == 1
     assert value("odoo_workflow_runs_total", tenant="t1", workflow="order_release", outcome="failure") == 1
@@ -46,22 +46,22 @@ def test_context_manager_success_and_failure_are_counted(caplog):
     assert events[1].levelno == logging.WARNING
 
 
-def test_decorator_fail_discard_nested_and_sql_count():
+def test_fail_discard_nested_and_sql_count():
     queries = {"n": 0}
 
-    @workflow.workflow("label_print", tenant=lambda order: order["db"], reference=lambda order: order["ref"],
-                       sql_counter=lambda: queries["n"])
     def print_label(order):
-        queries["n"] += 7
-        if order.get("nested"):
-            with workflow.workflow("label_print", tenant="other"):
-                pass  # same workflow nested: counted once, for the outer run
-        return "ok"
+        with workflow.start("label_print", tenant=order["db"], reference=order["ref"],
+                            sql_counter=lambda: queries["n"]):
+            queries["n"] += 7
+            if order.get("nested"):
+                with workflow.start("label_print", tenant="other"):
+                    pass  # same workflow nested: counted once, for the outer run
+            return "ok"
 
     assert print_label({"db": "t2", "ref": "L1", "nested": True}) == "ok"
-    with workflow.workflow("label_print", tenant="t2") as run:
+    with workflow.start("label_print", tenant="t2") as run:
         run.fail("printer offline")
-    with workflow.workflow("label_print", tenant="t2") as run:
+    with workflow.start("label_print", tenant="t2") as run:
         run.discard()
     assert value("odoo_workflow_runs_total", tenant="t2", workflow="label_print", outcome="success") == 1
     assert value("odoo_workflow_runs_total", tenant="t2", workflow="label_print", outcome="failure") == 1
@@ -83,7 +83,7 @@ def test_recording_failure_never_breaks_the_block(monkeypatch):
 
     monkeypatch.setattr(workflow.LEDGER, "record", boom)
     monkeypatch.setattr(workflow.metrics, "tenant_label", boom)
-    with workflow.workflow("dispatch", tenant="t3"):
+    with workflow.start("dispatch", tenant="t3"):
         result = 42
     assert result == 42
 
@@ -108,13 +108,13 @@ def test_carrier_call_counts_operation_and_http(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = "http://127.0.0.1:%s" % server.server_address[1]
-    workflow.install_requests_hook()
+    carrier.install_requests_hook()
     try:
         requests.get(base + "/outside", timeout=5)  # not inside a carrier call: not counted
-        with workflow.carrier_call("demo_http", "rate", tenant="t4"):
+        with carrier.carrier_call("demo_http", "rate", tenant="t4"):
             requests.get(base + "/ok", timeout=5)
             requests.get(base + "/down", timeout=5)
-        with pytest.raises(requests.ConnectionError), workflow.carrier_call("demo_http", "send", tenant="t4"):
+        with pytest.raises(requests.ConnectionError), carrier.carrier_call("demo_http", "send", tenant="t4"):
             requests.get("http://127.0.0.1:9/", timeout=2)
     finally:
         server.shutdown()
@@ -128,3 +128,21 @@ def test_carrier_call_counts_operation_and_http(tmp_path):
     assert value("odoo_workflow_runs_total", tenant="t4", workflow="carrier_call", outcome="failure") == 1
     assert hist_count("odoo_carrier_http_request_duration_seconds", tenant="t4", carrier="demo_http",
                       operation="rate") == 2
+
+
+def test_a_carrier_operation_checks_the_tenant_cap_once(monkeypatch):
+    calls = []
+    real = metrics.tenant_label
+
+    def counting(tenant):
+        calls.append(tenant)
+        return real(tenant)
+
+    monkeypatch.setattr(metrics, "tenant_label", counting)
+    with carrier.carrier_call("demo_http", "rate", tenant="t9"):
+        carrier.record_carrier_http("2xx", 0.01)
+        carrier.record_carrier_http("5xx", 0.02)
+    assert calls == ["t9"]  # the run, the carrier series and both HTTP requests share one label
+    assert value("odoo_carrier_http_requests_total", tenant="t9", carrier="demo_http", operation="rate",
+                 status="5xx") == 1
+    assert value("odoo_workflow_runs_total", tenant="t9", workflow="carrier_call", outcome="success") == 1

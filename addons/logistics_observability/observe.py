@@ -25,6 +25,7 @@ still counted (metrics, ledger, one log event) when the transaction rolls back.
 import functools
 import logging
 
+from .core import carrier as _carrier
 from .core import workflow as _core
 
 _logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ SUCCESS = _core.SUCCESS
 FAILURE = _core.FAILURE
 register = _core.register
 record_run = _core.record_run
-carrier_call = _core.carrier_call
+carrier_call = _carrier.carrier_call
 MAX_REFERENCES = 3
 
 
@@ -71,8 +72,8 @@ def run(env_or_records, name, reference=None, start_delay=None):
         def ref(r, records=records, fallback=fallback):
             # names may change on success (invoice numbers); avoid SQL on a failed transaction
             return references(records) if r.outcome == SUCCESS else fallback
-    return _core.Run(register(name), tenant=env.cr.dbname, reference=ref,
-                     sql_counter=sql_counter(env.cr), start_delay=start_delay)
+    return _core.start(name, tenant=env.cr.dbname, reference=ref, sql_counter=sql_counter(env.cr),
+                       start_delay=start_delay)
 
 
 def workflow(name, reference=True):

@@ -1,7 +1,6 @@
 {
     "name": "Logistics Observability: Carriers",
-    "summary": "Measures carrier_call (rate, send, tracking, cancel and their HTTP) "
-    "per tenant; demo HTTP carrier",
+    "summary": "Measures carrier_call (rate, send, tracking, cancel and their HTTP) per tenant",
     "version": "1.0.0",
     "category": "Technical",
     "website": "https://github.com/logistics-observability/odoo-logistics-observability",

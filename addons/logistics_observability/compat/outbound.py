@@ -2,10 +2,10 @@
 
 Installed with the other concerns (never at a glue addon's import): the hook patches
 ``requests``' transport adapter process-wide, and only records a request made inside
-``observe.carrier_call`` (``core/workflow.py``); outside one it passes straight through.
+``observe.carrier_call`` (``core/carrier.py``); outside one it passes straight through.
 """
-from ..core import workflow as core_workflow
+from ..core import carrier
 
 
 def install():
-    core_workflow.install_requests_hook()
+    carrier.install_requests_hook()

@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import re
+import sys
 import threading
 import time
 import traceback
@@ -90,16 +91,16 @@ _REACH = 13 + 32 + 1 + 8
 #: More separators than this: scan the whole text for every keyword (still linear).
 MAX_ANCHORS = 16
 _ANCHORED = tuple(w for w in _TRIGGERS if w != "bearer")
+_WHOLE = tuple((w, 0, sys.maxsize) for w in _TRIGGERS)  # every keyword, end to end
 
 
 def _windows(low):
-    """Disjoint (start, end) ranges where an anchored keyword can stand, or None for all of it.
+    """Disjoint (start, end) ranges of a long text where an anchored keyword can stand, or None
+    for all of it.
 
     Separators are found with single-character searches (memchr speed); a long text with a few
     of them is searched for keywords only near them, instead of once per keyword end to end.
     """
-    if len(low) <= 4 * _REACH:
-        return None
     anchors = []
     for sep in ":=":
         pos = low.find(sep)
@@ -122,9 +123,9 @@ def _windows(low):
 def _spans(text, low):
     """(start, end, replacement) of every secret in ``text``; ``low`` is its ASCII lowercase."""
     found = []
-    windows = _windows(low)
+    windows = _windows(low) if len(low) > 4 * _REACH else None
     if windows is None:
-        searches = [(word, 0, len(low)) for word in _TRIGGERS]
+        searches = _WHOLE
     else:
         searches = [("bearer", 0, len(low))]
         searches += [(word, start, end) for start, end in windows for word in _ANCHORED]
@@ -272,7 +273,9 @@ def parse_access_line(msg):
         return None
     start = head.end()
     # the path runs to the first space or quote (a shorter path could not be followed by either)
-    end = min((p for p in (msg.find(" ", start), msg.find('"', start)) if p != -1), default=-1)
+    end, quote = msg.find(" ", start), msg.find('"', start)
+    if end == -1 or -1 < quote < end:
+        end = quote
     if end <= start:
         return None
     tail = _ACCESS_TAIL.match(msg, end)

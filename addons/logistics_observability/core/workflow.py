@@ -2,15 +2,15 @@
 
 Public API (Odoo-free; the Odoo-facing wrapper is ``logistics_observability.observe``)::
 
-    from logistics_observability.core.workflow import workflow
+    from logistics_observability.core import workflow
 
-    with workflow("label_print", tenant="db1", reference="WH/OUT/00012") as run:
+    with workflow.start("label_print", tenant="db1", reference="WH/OUT/00012") as run:
         ...                      # an exception marks the run failed, then propagates
         if not ok:
             run.fail("printer offline")
 
-    @workflow("label_print", tenant=lambda *a, **kw: "db1")
-    def print_label(...): ...
+Carrier operations (a ``carrier_call`` run plus per-carrier metrics) are in
+:mod:`.carrier`.
 
 A run is recorded in process memory (metrics store + ledger buffer) in the
 ``finally`` of the observed block, never in the observed transaction, so a
@@ -18,8 +18,6 @@ failure is counted even when its transaction rolls back. A run nested in a run
 of the same workflow (e.g. ``button_validate`` calling itself through a wizard)
 counts once, for the outermost run. Recording never raises.
 """
-import contextlib
-import functools
 import logging
 import re
 import threading
@@ -53,20 +51,6 @@ SQL_QUERIES = metrics.histogram(
 START_DELAY = metrics.histogram(
     "odoo_workflow_start_delay_seconds", "Delay between when a scheduled run was due and when it started.",
     ("tenant", "workflow"), buckets=buckets.START_DELAY)
-CARRIER_REQUESTS = metrics.counter(
-    "odoo_carrier_requests_total", "Carrier operations (rate, send, tracking, cancel) by outcome.",
-    ("tenant", "carrier", "operation", "outcome"))
-CARRIER_DURATION = metrics.histogram(
-    "odoo_carrier_request_duration_seconds", "Carrier operation duration.",
-    ("tenant", "carrier", "operation"), buckets=buckets.CARRIER_DURATION)
-CARRIER_HTTP = metrics.counter(
-    "odoo_carrier_http_requests_total",
-    "Outbound HTTP requests made by carrier operations, by status class or error "
-    "(timeout, connection_error).",
-    ("tenant", "carrier", "operation", "status"))
-CARRIER_HTTP_DURATION = metrics.histogram(
-    "odoo_carrier_http_request_duration_seconds", "Outbound HTTP request duration inside carrier operations.",
-    ("tenant", "carrier", "operation"), buckets=buckets.CARRIER_DURATION)
 CRON_RUNS = metrics.counter(
     "odoo_cron_runs_total", "Scheduled action runs by outcome.", ("tenant", "cron", "outcome"))
 CRON_DURATION = metrics.histogram(
@@ -119,13 +103,17 @@ def default_tenant():
 
 
 def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, reference=None,
-               start_delay=None, when=None, log=True, reason=None, extra=None):
-    """Record one finished run (metrics, ledger, log event). Never raises."""
+               start_delay=None, when=None, log=True, reason=None, extra=None, label=None):
+    """Record one finished run (metrics, ledger, log event). Never raises.
+
+    ``label``: the tenant's label when the caller already computed it (one cap check per run).
+    """
     if not _enabled:
         return
     try:
         tenant = tenant or default_tenant()
-        label = metrics.tenant_label(tenant)
+        if label is None:
+            label = metrics.tenant_label(tenant)
         duration = max(0.0, float(duration))
         runs = RUNS.labels(tenant=label, workflow=workflow, outcome=outcome)
         # back to back, ledger (spooled to disk) first: a SIGKILL between two recordings of the
@@ -161,7 +149,7 @@ def _safe_extra(fields):
 
 
 class Run:
-    """One observed run; use :func:`workflow` to create it."""
+    """One observed run; use :func:`start` to create it."""
 
     def __init__(self, name, tenant=None, reference=None, sql_counter=None, start_delay=None, on_finish=None):
         self.name = name
@@ -170,6 +158,7 @@ class Run:
         self.sql_counter = sql_counter
         self.start_delay = start_delay
         self.on_finish = on_finish
+        self.label = None  # the tenant's label, computed once when the run ends
         self.outcome = None
         self.reason = None
         self.extra = {}
@@ -231,6 +220,10 @@ class Run:
             if self._sql0 is not None:
                 now = self._sql_now()
                 sql = max(0, now - self._sql0) if now is not None else None
+            tenant = self.tenant or default_tenant()
+            self.tenant = tenant
+            if self.label is None:
+                self.label = metrics.tenant_label(tenant)  # once per run, for every series it records
             if self.on_finish is not None:
                 try:
                     self.on_finish(self)
@@ -242,157 +235,21 @@ class Run:
                     reference = reference(self)
                 except Exception:
                     reference = None
-            record_run(self.name, self.outcome, self.duration, tenant=self.tenant, sql_queries=sql,
+            record_run(self.name, self.outcome, self.duration, tenant=tenant, sql_queries=sql,
                        reference=reference, start_delay=self.start_delay, reason=self.reason,
-                       extra=self.extra)
+                       extra=self.extra, label=self.label)
         except Exception:
             _logger.debug("workflow run exit failed", exc_info=True)
         return False
 
 
-class workflow:
-    """Observe a workflow run, as a context manager or a decorator.
+def start(name, tenant=None, reference=None, sql_counter=None, start_delay=None, on_finish=None):
+    """A :class:`Run` of workflow ``name`` (registered on first use), to use as a context manager.
 
-    ``tenant`` and ``reference`` may be values or, for the decorator, callables
-    receiving the decorated function's arguments. ``sql_counter`` is a
-    zero-argument callable returning a running count of SQL queries.
+    The decorator for model methods is ``observe.workflow`` (the one public decorator).
     """
-
-    def __init__(self, name, tenant=None, reference=None, sql_counter=None, start_delay=None):
-        self.name = register(name)
-        self.tenant = tenant
-        self.reference = reference
-        self.sql_counter = sql_counter
-        self.start_delay = start_delay
-        self._run = None
-
-    def _make_run(self, args=(), kwargs=None):
-        kwargs = kwargs or {}
-
-        def resolve(value):
-            if callable(value):
-                try:
-                    return value(*args, **kwargs)
-                except Exception:
-                    return None
-            return value
-        return Run(self.name, tenant=resolve(self.tenant), reference=resolve(self.reference),
-                   sql_counter=self.sql_counter, start_delay=self.start_delay)
-
-    def __enter__(self):
-        self._run = self._make_run()
-        return self._run.__enter__()
-
-    def __exit__(self, exc_type, exc, tb):
-        run, self._run = self._run, None
-        return run.__exit__(exc_type, exc, tb)
-
-    def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with self._make_run(args, kwargs):
-                return func(*args, **kwargs)
-        return wrapper
-
-
-# ---------------------------------------------------------------------------
-# carriers
-
-
-@contextlib.contextmanager
-def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=None):
-    """Observe one carrier operation: a ``carrier_call`` run plus per-carrier metrics.
-
-    Outbound ``requests`` calls made inside are counted by :func:`install_requests_hook`.
-    """
-    tenant = tenant or default_tenant()
-    run = Run("carrier_call", tenant=tenant, reference=reference, sql_counter=sql_counter)
-    run.extra.update({"carrier": carrier, "operation": operation})
-
-    def finish(r):
-        label = metrics.tenant_label(tenant)
-        CARRIER_REQUESTS.labels(tenant=label, carrier=carrier, operation=operation, outcome=r.outcome).inc()
-        CARRIER_DURATION.labels(tenant=label, carrier=carrier, operation=operation).observe(r.duration)
-        exemplars.observe(CARRIER_DURATION, (label, carrier, operation), r.duration)
-    run.on_finish = finish
-    stack = getattr(_local, "carriers", None)
-    if stack is None:
-        stack = _local.carriers = []
-    stack.append((tenant, carrier, operation))
-    try:
-        with run:
-            yield run
-    finally:
-        stack.pop()
-
-
-def current_carrier():
-    stack = getattr(_local, "carriers", None)
-    return stack[-1] if stack else None
-
-
-def _status_class(status):
-    return "%dxx" % (int(status) // 100) if 100 <= int(status) <= 599 else "other"
-
-
-def record_carrier_http(status, duration, url=None):
-    """Count one outbound HTTP request of the current carrier operation; no-op outside one."""
-    current = current_carrier()
-    if current is None:
-        return
-    try:
-        tenant, carrier, operation = current
-        label = metrics.tenant_label(tenant)
-        CARRIER_HTTP.labels(tenant=label, carrier=carrier, operation=operation, status=status).inc()
-        CARRIER_HTTP_DURATION.labels(tenant=label, carrier=carrier, operation=operation).observe(duration)
-        _logger.debug("carrier %s %s HTTP %s in %.3fs", carrier, operation, status, duration,
-                      extra={"carrier": carrier, "operation": operation, "http.url": url,
-                             "duration_ms": round(duration * 1000.0, 3)})
-    except Exception:
-        _logger.debug("recording carrier HTTP request failed", exc_info=True)
-
-
-_requests_hooked = False
-
-
-def install_requests_hook():
-    """Time every ``requests`` call made inside a carrier operation (idempotent)."""
-    global _requests_hooked
-    if _requests_hooked:
-        return
-    try:
-        import requests
-    except ImportError:
-        return
-    from requests.adapters import HTTPAdapter
-
-    # at the transport adapter, below Session.send, so wrappers of Session.send (test runners,
-    # retry helpers) still reach it
-    original = HTTPAdapter.send
-
-    @functools.wraps(original)
-    def send(self, request, *args, **kwargs):
-        if current_carrier() is None:
-            return original(self, request, *args, **kwargs)
-        t0 = time.perf_counter()
-        url = (getattr(request, "url", "") or "").split("?", 1)[0][:200]
-        try:
-            response = original(self, request, *args, **kwargs)
-        except requests.Timeout:
-            record_carrier_http("timeout", time.perf_counter() - t0, url)
-            raise
-        except requests.ConnectionError:
-            record_carrier_http("connection_error", time.perf_counter() - t0, url)
-            raise
-        except Exception:
-            record_carrier_http("error", time.perf_counter() - t0, url)
-            raise
-        record_carrier_http(_status_class(response.status_code), time.perf_counter() - t0, url)
-        return response
-
-    send._lo_original = original
-    HTTPAdapter.send = send
-    _requests_hooked = True
+    return Run(register(name), tenant=tenant, reference=reference, sql_counter=sql_counter,
+               start_delay=start_delay, on_finish=on_finish)
 
 
 # ---------------------------------------------------------------------------
@@ -403,6 +260,7 @@ def record_cron(tenant, cron, outcome, duration, start_delay=None, sql_queries=N
     """A scheduled action run: ``cron`` workflow run plus per-cron metrics."""
     if not _enabled:
         return
+    label = None
     try:
         label = metrics.tenant_label(tenant)
         CRON_RUNS.labels(tenant=label, cron=cron, outcome=outcome).inc()
@@ -410,4 +268,4 @@ def record_cron(tenant, cron, outcome, duration, start_delay=None, sql_queries=N
     except Exception:
         _logger.debug("recording cron run failed", exc_info=True)
     record_run("cron", outcome, duration, tenant=tenant, sql_queries=sql_queries, reference=reference or cron,
-               start_delay=start_delay, extra={"cron": cron})
+               start_delay=start_delay, extra={"cron": cron}, label=label)
