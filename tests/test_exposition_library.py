@@ -70,7 +70,9 @@ def test_fast_writer_is_byte_identical_to_the_library(families, escaping):
 
 
 def test_fast_writer_matches_the_library_on_a_real_store():
-    req = metrics.counter("odoo_http_requests_total", "Requests.", ("tenant", "route", "method", "status"))
+    req = metrics.counter(
+        "odoo_test_library_requests_total", "Requests.", ("tenant", "route", "method", "status")
+    )
     dur = metrics.histogram(
         "odoo_test_library_duration_seconds",
         'Duration "x".\nSecond line \\.',
@@ -90,7 +92,7 @@ def test_fast_writer_matches_the_library_on_a_real_store():
             exposition.REGISTRY
         )
     parsed = {f.name: f for f in parse_openmetrics(exposition.generate(True).decode())}
-    assert parsed["odoo_http_requests"].type == "counter"
+    assert parsed["odoo_test_library_requests"].type == "counter"
     assert parsed["odoo_test_library_duration_seconds"].samples[0].labels["tenant"] == 'we"ird\\\n0'
 
 

@@ -204,14 +204,15 @@ def snapshot(directory):
 
 
 def clear(directory):
-    """Forget every exemplar of ``directory`` (a new run of the instance)."""
+    """Forget every exemplar of ``directory`` (a new run of the instance).
+
+    The table is unlinked, not zeroed: zeroing would allocate the whole table at the master's
+    start, before any worker has reserved space for its metric slots (on a nearly full disk the
+    optional table would starve the counters), and a process still mapping the old table keeps
+    a valid mapping (no SIGBUS). The next recording creates a fresh table.
+    """
     with _lock:
-        mm = _open(directory)
-        if mm is None:
-            return
-        fd = _state["fd"]
-        fcntl.lockf(fd, fcntl.LOCK_EX)
-        try:
-            mm[_HEADER:SIZE] = bytes(SIZE - _HEADER)
-        finally:
-            fcntl.lockf(fd, fcntl.LOCK_UN)
+        if _state["directory"] == directory:
+            _reset()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, FILENAME))
