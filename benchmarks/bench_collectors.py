@@ -11,6 +11,7 @@ installed (real Odoo schema: crons, module list, backup tables), then measures:
 
 Usage: .venv/bin/python benchmarks/bench_collectors.py [--sizes 1,50,200] [--workers 4] [--keep]
 """
+
 import argparse
 import contextlib
 import os
@@ -50,15 +51,18 @@ def ensure_clones(template, count):
 
 
 def measure(count, workers, scrapes):
-    params = pgconn.conn_params(host=odoo_harness.PG["host"], port=odoo_harness.PG["port"],
-                                user=odoo_harness.PG["user"])
+    params = pgconn.conn_params(
+        host=odoo_harness.PG["host"], port=odoo_harness.PG["port"], user=odoo_harness.PG["user"]
+    )
     wanted = {"%s%03d" % (PREFIX, i) for i in range(count)}
-    coll = tenant.TenantCollector(params, lambda names: [n for n in names if n in wanted], ttl=3600,
-                                  workers=workers)
+    coll = tenant.TenantCollector(
+        params, lambda names: [n for n in names if n in wanted], ttl=3600, workers=workers
+    )
     for name in metrics.collectors():
         metrics.unregister_collector(name)
-    metrics.register_collector("postgres", lambda: as_collector(pg.collect, params, coll.tenants())(),
-                               timeout=0.9)
+    metrics.register_collector(
+        "postgres", lambda: as_collector(pg.collect, params, coll.tenants())(), timeout=0.9
+    )
     metrics.register_collector("tenants", as_collector(coll.collect), timeout=0.9)
 
     start = time.monotonic()
@@ -76,8 +80,16 @@ def measure(count, workers, scrapes):
     up = {lv[0]: v for f in families if f.name == "odoo_collector_up" for lv, v in f.samples}
     series = sum(len(f.samples) for f in families)
     times.sort()
-    return {"tenants": count, "refresh": refresh, "first": first, "p50": statistics.median(times),
-            "p95": times[int(0.95 * (len(times) - 1))], "max": times[-1], "series": series, "up": up}
+    return {
+        "tenants": count,
+        "refresh": refresh,
+        "first": first,
+        "p50": statistics.median(times),
+        "p95": times[int(0.95 * (len(times) - 1))],
+        "max": times[-1],
+        "series": series,
+        "up": up,
+    }
 
 
 def main():
@@ -103,12 +115,33 @@ def main():
             for name in sorted(existing()):
                 odoo_harness.drop_db(name)
     print()
-    print("%8s %11s %13s %11s %11s %11s %8s  %s" % ("tenants", "refresh s", "1st scrape s", "scrape p50",
-                                                   "scrape p95", "scrape max", "series", "collector_up"))
+    print(
+        "%8s %11s %13s %11s %11s %11s %8s  %s"
+        % (
+            "tenants",
+            "refresh s",
+            "1st scrape s",
+            "scrape p50",
+            "scrape p95",
+            "scrape max",
+            "series",
+            "collector_up",
+        )
+    )
     for r in rows:
-        print("%8d %11.3f %13.3f %10.1fms %10.1fms %10.1fms %8d  %s" % (
-            r["tenants"], r["refresh"], r["first"], r["p50"] * 1000, r["p95"] * 1000, r["max"] * 1000,
-            r["series"], ",".join("%s=%d" % kv for kv in sorted(r["up"].items()))))
+        print(
+            "%8d %11.3f %13.3f %10.1fms %10.1fms %10.1fms %8d  %s"
+            % (
+                r["tenants"],
+                r["refresh"],
+                r["first"],
+                r["p50"] * 1000,
+                r["p95"] * 1000,
+                r["max"] * 1000,
+                r["series"],
+                ",".join("%s=%d" % kv for kv in sorted(r["up"].items())),
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ beside them, but on a shared machine they mostly measure the neighbours.
 
     .venv/bin/python benchmarks/bench_metrics.py [--skip-odoo] [--rounds 6]
 """
+
 import argparse
 import http.client
 import os
@@ -53,22 +54,33 @@ def report(name, value, unit, target=None, ok=None):
 def bench_updates(n=200000):
     print("== per-update cost (%d updates, best of 5) ==" % n)
     c = metrics.counter("odoo_bench_requests_total", "Bench.", ("tenant", "route", "method", "status"))
-    h = metrics.histogram("odoo_bench_duration_seconds", "Bench.", ("route", "method"),
-                          buckets=buckets.HTTP_DURATION)
+    h = metrics.histogram(
+        "odoo_bench_duration_seconds", "Bench.", ("route", "method"), buckets=buckets.HTTP_DURATION
+    )
     reg = prometheus_client.CollectorRegistry()
-    pc = prometheus_client.Counter("bench_requests", "Bench.", ("tenant", "route", "method", "status"),
-                                   registry=reg)
-    ph = prometheus_client.Histogram("bench_duration_seconds", "Bench.", ("route", "method"),
-                                     buckets=buckets.HTTP_DURATION, registry=reg)
+    pc = prometheus_client.Counter(
+        "bench_requests", "Bench.", ("tenant", "route", "method", "status"), registry=reg
+    )
+    ph = prometheus_client.Histogram(
+        "bench_duration_seconds", "Bench.", ("route", "method"), buckets=buckets.HTTP_DURATION, registry=reg
+    )
     cases = [
-        ("ours: counter.labels(4 labels).inc()",
-         lambda: c.labels(tenant="db1", route="/web/login", method="GET", status="2xx").inc()),
-        ("prometheus_client: counter.labels(4 labels).inc()",
-         lambda: pc.labels(tenant="db1", route="/web/login", method="GET", status="2xx").inc()),
-        ("ours: histogram.labels(2 labels).observe()",
-         lambda: h.labels(route="/web/login", method="GET").observe(0.042)),
-        ("prometheus_client: histogram.labels(2 labels).observe()",
-         lambda: ph.labels(route="/web/login", method="GET").observe(0.042)),
+        (
+            "ours: counter.labels(4 labels).inc()",
+            lambda: c.labels(tenant="db1", route="/web/login", method="GET", status="2xx").inc(),
+        ),
+        (
+            "prometheus_client: counter.labels(4 labels).inc()",
+            lambda: pc.labels(tenant="db1", route="/web/login", method="GET", status="2xx").inc(),
+        ),
+        (
+            "ours: histogram.labels(2 labels).observe()",
+            lambda: h.labels(route="/web/login", method="GET").observe(0.042),
+        ),
+        (
+            "prometheus_client: histogram.labels(2 labels).observe()",
+            lambda: ph.labels(route="/web/login", method="GET").observe(0.042),
+        ),
     ]
     child = c.labels(tenant="db1", route="/web/login", method="GET", status="2xx")
     cases.append(("ours: bound child .inc()", child.inc))
@@ -222,10 +234,15 @@ def bench_scrape(recycles=1000):
         report("CPU time p95 after / before", t95b / t95, "x", "<= 1.2x", t95b / t95 <= 1.2)
         expected = 4 + sum(1 for i in range(recycles) if i % 500 == 0 and i % 10 == 0)
         wanted = {"tenant": "tenant_000", "route": "/bench/route/0", "method": "GET", "status": "2xx"}
-        got = next(s.value for fam in text_string_to_metric_families(body.decode()) for s in fam.samples
-                   if s.name == "odoo_http_requests_total" and s.labels == wanted)
-        report("tenant_000 /bench/route/0 counter (expect %.0f)" % expected, got, "",
-               "exact", got == expected)
+        got = next(
+            s.value
+            for fam in text_string_to_metric_families(body.decode())
+            for s in fam.samples
+            if s.name == "odoo_http_requests_total" and s.labels == wanted
+        )
+        report(
+            "tenant_000 /bench/route/0 counter (expect %.0f)" % expected, got, "", "exact", got == expected
+        )
     finally:
         metrics.configure(directory=tempfile.mkdtemp(prefix="bench-unused-"))
         shutil.rmtree(tmp, ignore_errors=True)
@@ -283,8 +300,9 @@ def bench_odoo(rounds, seconds, path="/web/health"):
         return
     print("== Odoo throughput on %s (prefork, 2 workers, no database), interleaved ==" % path)
     opts = {"dbfilter": "^lotest_bench_nomatch$", "limit_request": 100000, "log_level": "warn"}
-    with_mod = odoo_harness.OdooServer(workers=2, max_cron_threads=0, options=dict(opts),
-                                       load="base,web,logistics_observability")
+    with_mod = odoo_harness.OdooServer(
+        workers=2, max_cron_threads=0, options=dict(opts), load="base,web,logistics_observability"
+    )
     without = odoo_harness.OdooServer(workers=2, max_cron_threads=0, options=dict(opts), load="base,web")
     try:
         with_mod.start(wait_path="/web/health")
@@ -311,8 +329,13 @@ def bench_odoo(rounds, seconds, path="/web/health"):
         cwo = statistics.median(cpu["without"])
         report("server CPU per request with module (median of %d)" % rounds, cw, "us")
         report("server CPU per request without module (median of %d)" % rounds, cwo, "us")
-        report("the suite's CPU time per HTTP request (with - without)", cw - cwo, "us", "<= 50 us",
-               cw - cwo <= 50)
+        report(
+            "the suite's CPU time per HTTP request (with - without)",
+            cw - cwo,
+            "us",
+            "<= 50 us",
+            cw - cwo <= 50,
+        )
         report("req/s with module loaded (median of %d)" % rounds, w, "req/s")
         report("req/s without module (median of %d)" % rounds, wo, "req/s")
         report("throughput ratio with/without", w / wo, "")

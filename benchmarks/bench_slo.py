@@ -9,6 +9,7 @@
 
 Usage: .venv/bin/python benchmarks/bench_slo.py [--keep]
 """
+
 import argparse
 import contextlib
 import datetime
@@ -80,23 +81,33 @@ def main():
         with contextlib.closing(odoo_harness.pg_connect(DB)) as conn, conn.cursor() as cr:
             cr.execute(ledger_sql.LEDGER_DDL)
             cr.execute(ledger_sql.HOURLY_DDL)
-            cr.execute("""
+            cr.execute(
+                """
                 INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_buckets,
                                                        start_delay_buckets)
                 SELECT m, w, o, CASE o WHEN 'success' THEN 20 ELSE 1 END,
                        array_fill(1::bigint, ARRAY[21]), array_fill(1::bigint, ARRAY[11])
                   FROM generate_series(date_trunc('minute', now() at time zone 'UTC') - interval '28 days',
                                        date_trunc('minute', now() at time zone 'UTC'), interval '1 minute') m,
-                       unnest(%s::varchar[]) w, unnest(ARRAY['success', 'failure']) o""", (list(WORKFLOWS),))
+                       unnest(%s::varchar[]) w, unnest(ARRAY['success', 'failure']) o""",
+                (list(WORKFLOWS),),
+            )
             cr.execute("ANALYZE")
             cr.execute("SELECT count(*) FROM logistics_workflow_ledger")
             rows = cr.fetchone()[0]
             now = datetime.datetime.utcnow()
             end = slo_math.floor_hour(now)
-            first = timed(lambda: cr.execute(ledger_sql.ROLLUP_SQL,
-                                             {"start": end - datetime.timedelta(days=29), "end": end}))
-            step = timed(lambda: cr.execute(ledger_sql.ROLLUP_SQL,
-                                            {"start": end - datetime.timedelta(hours=1), "end": end}), 10)
+            first = timed(
+                lambda: cr.execute(
+                    ledger_sql.ROLLUP_SQL, {"start": end - datetime.timedelta(days=29), "end": end}
+                )
+            )
+            step = timed(
+                lambda: cr.execute(
+                    ledger_sql.ROLLUP_SQL, {"start": end - datetime.timedelta(hours=1), "end": end}
+                ),
+                10,
+            )
             cold = timed(lambda: refresh(cr, now), 10)
             cache = ledger_sql.SegmentCache()
             ref = timed(lambda: refresh(cr, now, cache), 10)
@@ -105,23 +116,41 @@ def main():
         snapshot.directory = lambda: str(tmp)
         metrics_export.metrics = metrics
         for i in range(200):
-            (tmp / ("tenant_%03d.json" % i)).write_text(json.dumps({
-                "tenant": "tenant_%03d" % i, "written_at": time.time(),
-                "slos": [{"slo": s["key"], "objective": s["objective"], "min_events": 20,
-                          "budget_remaining": s["budget_remaining"], "sli_window": s["sli"], "window": "28d",
-                          "sli": {w: v["sli"] for w, v in s["windows"].items()},
-                          "burn_rate": {w: v["burn_rate"] for w, v in s["windows"].items()}}
-                         for s in states]}))
+            (tmp / ("tenant_%03d.json" % i)).write_text(
+                json.dumps(
+                    {
+                        "tenant": "tenant_%03d" % i,
+                        "written_at": time.time(),
+                        "slos": [
+                            {
+                                "slo": s["key"],
+                                "objective": s["objective"],
+                                "min_events": 20,
+                                "budget_remaining": s["budget_remaining"],
+                                "sli_window": s["sli"],
+                                "window": "28d",
+                                "sli": {w: v["sli"] for w, v in s["windows"].items()},
+                                "burn_rate": {w: v["burn_rate"] for w, v in s["windows"].items()},
+                            }
+                            for s in states
+                        ],
+                    }
+                )
+            )
         coll = timed(metrics_export.collect, 20)
         samples = sum(len(f.samples) for f in metrics_export.collect())
         print("ledger rows            %d" % rows)
         print("rollup first (28 d)    %.0f ms" % (first[0] * 1000))
         print("rollup step (1 h)      p50 %.1f ms" % (statistics.median(step) * 1000))
         print("refresh 8 SLOs, cold   p50 %.1f ms" % (statistics.median(cold) * 1000))
-        print("refresh 8 SLOs, cached p50 %.1f ms  max %.1f ms" % (
-            statistics.median(ref) * 1000, max(ref) * 1000))
-        print("collect 200 tenants    p50 %.1f ms  max %.1f ms  (%d samples)" % (
-            statistics.median(coll) * 1000, max(coll) * 1000, samples))
+        print(
+            "refresh 8 SLOs, cached p50 %.1f ms  max %.1f ms"
+            % (statistics.median(ref) * 1000, max(ref) * 1000)
+        )
+        print(
+            "collect 200 tenants    p50 %.1f ms  max %.1f ms  (%d samples)"
+            % (statistics.median(coll) * 1000, max(coll) * 1000, samples)
+        )
     finally:
         if not args.keep:
             odoo_harness.drop_db(DB)

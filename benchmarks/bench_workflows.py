@@ -171,9 +171,18 @@ def bench_ledger(seconds=6.0, interval=1.0, tenants=3, threads=4, spool=True, ra
         print(
             "ledger (%s, %s): %.0f events/s by %d threads over %.1f s, %d stored (exact: %s), "
             "%.2f writes per tenant per flush interval (target <= 1: %s), %d dropped"
-            % ("spooled" if spool else "memory only", "as fast as possible" if rate is None else
-               "paced at %d/s" % rate, total / elapsed, threads, elapsed, stored, stored == total,
-               per_tenant, "met" if per_tenant <= 1 else "MISSED", led.dropped)
+            % (
+                "spooled" if spool else "memory only",
+                "as fast as possible" if rate is None else "paced at %d/s" % rate,
+                total / elapsed,
+                threads,
+                elapsed,
+                stored,
+                stored == total,
+                per_tenant,
+                "met" if per_tenant <= 1 else "MISSED",
+                led.dropped,
+            )
         )
         if spool_dir:
             print("  spool files left after the final flush: %d" % len(os.listdir(spool_dir)))
@@ -200,8 +209,10 @@ def main():
     for rate in (10, 1000, 100000, None):  # writes per flush interval must not grow with the rate
         worst = max(worst, bench_ledger(spool=True, rate=rate, seconds=args.seconds, prefix=args.db_prefix))
     worst = max(worst, bench_ledger(spool=False, seconds=args.seconds, prefix=args.db_prefix))
-    print("ledger: at most %.2f writes per tenant per flush interval at any rate (target <= 1): %s"
-          % (worst, "met" if worst <= 1 else "MISSED"))
+    print(
+        "ledger: at most %.2f writes per tenant per flush interval at any rate (target <= 1): %s"
+        % (worst, "met" if worst <= 1 else "MISSED")
+    )
     if args.skip_odoo:
         return
     found, detail = odoo_harness.odoo_status()

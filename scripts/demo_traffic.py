@@ -125,8 +125,12 @@ class Tenant:
         self.stats = {}
 
     def rpc(self, service, method, *args):
-        payload = {"jsonrpc": "2.0", "method": "call", "id": random.randrange(10**9),
-                   "params": {"service": service, "method": method, "args": list(args)}}
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": random.randrange(10**9),
+            "params": {"service": service, "method": method, "args": list(args)},
+        }
         resp = self.http.post(self.url + "/jsonrpc", json=payload, timeout=60)
         resp.raise_for_status()
         answer = resp.json()
@@ -137,8 +141,9 @@ class Tenant:
 
     def call(self, model, method, *args, **kwargs):
         with self.lock:
-            return self.rpc("object", "execute_kw", self.db, self.uid, self.password, model, method,
-                            list(args), kwargs)
+            return self.rpc(
+                "object", "execute_kw", self.db, self.uid, self.password, model, method, list(args), kwargs
+            )
 
     def has_model(self, model):
         return bool(self.call("ir.model", "search_count", [("model", "=", model)]))
@@ -299,8 +304,10 @@ class Tenant:
                     self.url + "/logistics_observability/events",
                     json=event,
                     timeout=10,
-                    headers=dict({"Authorization": "Bearer " + self.api_key},
-                                 **({"Host": self.host} if self.host else {})),
+                    headers=dict(
+                        {"Authorization": "Bearer " + self.api_key},
+                        **({"Host": self.host} if self.host else {}),
+                    ),
                 )
                 self.count("pod_event", ok=resp.status_code == 200)
             else:

@@ -1,16 +1,23 @@
 """Generate each addon's README.rst from its readme/*.md fragments (as OCA's tooling does).
 
-    python scripts/gen_addon_readme.py           # write README.rst files
-    python scripts/gen_addon_readme.py --check   # exit 1 when one is out of date
+python scripts/gen_addon_readme.py           # write README.rst files
+python scripts/gen_addon_readme.py --check   # exit 1 when one is out of date
 """
+
 import ast
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = [("DESCRIPTION", None), ("INSTALL", "Installation"), ("CONFIGURE", "Configuration"),
-            ("USAGE", "Usage"), ("ROADMAP", "Known issues / Roadmap"), ("CONTRIBUTORS", "Contributors")]
+SECTIONS = [
+    ("DESCRIPTION", None),
+    ("INSTALL", "Installation"),
+    ("CONFIGURE", "Configuration"),
+    ("USAGE", "Usage"),
+    ("ROADMAP", "Known issues / Roadmap"),
+    ("CONTRIBUTORS", "Contributors"),
+]
 
 
 def md_to_rst(text):
@@ -43,9 +50,18 @@ def md_to_rst(text):
 def render(addon_dir):
     manifest = ast.literal_eval((addon_dir / "__manifest__.py").read_text())
     name = manifest["name"]
-    parts = ["=" * len(name), name, "=" * len(name), "", manifest.get("summary", ""), "",
-             ".. |license| image:: https://img.shields.io/badge/licence-%s-blue.png" % manifest["license"],
-             "", "|license|", ""]
+    parts = [
+        "=" * len(name),
+        name,
+        "=" * len(name),
+        "",
+        manifest.get("summary", ""),
+        "",
+        ".. |license| image:: https://img.shields.io/badge/licence-%s-blue.png" % manifest["license"],
+        "",
+        "|license|",
+        "",
+    ]
     for fragment, title in SECTIONS:
         path = addon_dir / "readme" / ("%s.md" % fragment)
         if not path.exists():

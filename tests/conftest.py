@@ -4,6 +4,7 @@ The addons' ``core`` packages are Odoo-free; they are made importable as
 ``logistics_observability.core`` / ``logistics_slo.core`` without running the
 addons' ``__init__`` (which imports Odoo).
 """
+
 import sys
 from pathlib import Path
 
@@ -23,16 +24,23 @@ def pytest_report_header(config):
         if found:
             lines.append("odoo %s: %s" % (series, detail))
         else:
-            lines.append("!!! ODOO %s NOT FOUND (%s): tests that need Odoo %s are SKIPPED, not passed !!!"
-                         % (series, detail, series))
+            lines.append(
+                "!!! ODOO %s NOT FOUND (%s): tests that need Odoo %s are SKIPPED, not passed !!!"
+                % (series, detail, series)
+            )
     return lines
 
 
 def pytest_generate_tests(metafunc):
     # every test needing Odoo runs once per supported series (ids odoo18, odoo19)
     if "odoo_series" in metafunc.fixturenames:
-        metafunc.parametrize("odoo_series", list(odoo_harness.SERIES), indirect=True, scope="session",
-                             ids=["odoo%s" % s.split(".")[0] for s in odoo_harness.SERIES])
+        metafunc.parametrize(
+            "odoo_series",
+            list(odoo_harness.SERIES),
+            indirect=True,
+            scope="session",
+            ids=["odoo%s" % s.split(".")[0] for s in odoo_harness.SERIES],
+        )
 
 
 #: Test modules verified on Odoo 19.0. The others' Odoo 19.0 runs are reported as SKIPPED (never
@@ -51,8 +59,11 @@ def pytest_collection_modifyitems(config, items):
         callspec = getattr(item, "callspec", None)
         series = callspec.params.get("odoo_series") if callspec else None
         if series == "19.0" and item.module.__name__ not in PORTED_TO_19:
-            item.add_marker(pytest.mark.skip(reason="ODOO 19.0: %s is not ported to 19.0 yet (issue 15)"
-                                                    % item.module.__name__))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="ODOO 19.0: %s is not ported to 19.0 yet (issue 15)" % item.module.__name__
+                )
+            )
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +94,8 @@ def base_template(odoo_available):
 def logistics_template(odoo_available):
     """Template DB: sale_stock, stock_delivery, account + both addons (demo data)."""
     return odoo_harness.template_db(
-        ["sale_stock", "stock_delivery", "account", "logistics_observability", "logistics_slo"])
+        ["sale_stock", "stock_delivery", "account", "logistics_observability", "logistics_slo"]
+    )
 
 
 @pytest.fixture
@@ -93,8 +105,12 @@ def make_db(request):
 
     def _make(template, name=None):
         # the series in the name: runs of one test on 18.0 and 19.0 never share a database
-        name = name or "%s%d_%s_%s" % (odoo_harness.DB_PREFIX, odoo_harness.series_major(),
-                                       request.node.name[:30].lower(), len(created))
+        name = name or "%s%d_%s_%s" % (
+            odoo_harness.DB_PREFIX,
+            odoo_harness.series_major(),
+            request.node.name[:30].lower(),
+            len(created),
+        )
         name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
         created.append(odoo_harness.clone_db(template, name))
         return name

@@ -4,6 +4,7 @@
 Odoo-free modules) become importable under the addons' names, without running
 the addons' ``__init__`` (which imports Odoo). Importing this module does it.
 """
+
 import sys
 import types
 from pathlib import Path

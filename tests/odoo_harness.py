@@ -5,6 +5,7 @@ Finds the Odoo that ``scripts/bootstrap.sh`` recorded in ``.venv/odoo.env``
 PostgreSQL templates so each test copies them in well under a second), and runs
 ``odoo`` servers in prefork or threaded mode on free loopback ports.
 """
+
 import contextlib
 import hashlib
 import os
@@ -23,8 +24,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 ADDONS = ROOT / "addons"
 VENV = Path(os.environ.get("LO_VENV", ROOT / ".venv"))
-PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": int(os.environ.get("PGPORT", "5432")),
-      "user": os.environ.get("PGUSER", "root")}
+PG = {
+    "host": os.environ.get("PGHOST", "127.0.0.1"),
+    "port": int(os.environ.get("PGPORT", "5432")),
+    "user": os.environ.get("PGUSER", "root"),
+}
 DB_PREFIX = "lotest_"
 #: The supported way to start Odoo with the addons (``odoo-bin observability_server``).
 LAUNCHER = "observability_server"
@@ -61,7 +65,9 @@ def odoo_status(series=None):
     env_file = spec["venv"] / "odoo.env"
     if not env_file.exists():
         return False, "scripts/bootstrap.sh has not set up Odoo %s (no %s)" % (
-            series or _current[0], env_file)
+            series or _current[0],
+            env_file,
+        )
     values = {}
     for line in env_file.read_text().splitlines():
         key, _, val = line.partition("=")
@@ -127,16 +133,21 @@ def our_addons():
 
 
 def _connection_args():
-    return ["--addons-path=" + addons_path(), "--db_host=" + PG["host"], "--db_port=%s" % PG["port"],
-            "--db_user=" + PG["user"]]
+    return [
+        "--addons-path=" + addons_path(),
+        "--db_host=" + PG["host"],
+        "--db_port=%s" % PG["port"],
+        "--db_user=" + PG["user"],
+    ]
 
 
 def run_odoo(args, timeout=900, log_path=None):
     """Run a one-shot odoo command; returns CompletedProcess (stdout+stderr merged)."""
     # a port of its own: --test-enable serves HTTP, and test runs may overlap on one machine
     cmd = [*odoo_cmd(), *_connection_args(), "--http-port=%d" % free_port(), *args]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, cwd=ROOT
+    )
     if log_path:
         Path(log_path).write_text(proc.stdout)
     return proc
@@ -166,15 +177,23 @@ def template_db(modules, demo=True, with_addons=True):
 def _build_template(name, key, modules, demo):
     # drop stale templates for the same module set
     with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
-        cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                   ("%stpl%s_%%" % (DB_PREFIX, key),))
+        cr.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", ("%stpl%s_%%" % (DB_PREFIX, key),)
+        )
         stale = [r[0] for r in cr.fetchall()]
     for old in stale:
         drop_db(old)
     building = name + "_b"
     drop_db(building)
-    args = ["-d", building, "-i", ",".join(modules), "--stop-after-init", "--log-level=warn",
-            "--max-cron-threads=0"]
+    args = [
+        "-d",
+        building,
+        "-i",
+        ",".join(modules),
+        "--stop-after-init",
+        "--log-level=warn",
+        "--max-cron-threads=0",
+    ]
     args += demo_option(demo)
     proc = run_odoo(args)
     if proc.returncode != 0 or "Traceback" in proc.stdout:
@@ -206,20 +225,35 @@ class OdooServer:
     ``options`` become lines of the ``[options]`` section of its config file.
     """
 
-    def __init__(self, options=None, workers=2, max_cron_threads=1, load="base,web,logistics_observability",
-                 env=None, dbfilter=None, command=LAUNCHER):
+    def __init__(
+        self,
+        options=None,
+        workers=2,
+        max_cron_threads=1,
+        load="base,web,logistics_observability",
+        env=None,
+        dbfilter=None,
+        command=LAUNCHER,
+    ):
         self.tmp = Path(tempfile.mkdtemp(prefix="lo-odoo-"))
         self.http_port = free_port()
         self.gevent_port = free_port()
         self.log_file = self.tmp / "odoo.log"
         self.options = {
             "addons_path": addons_path(),
-            "db_host": PG["host"], "db_port": PG["port"], "db_user": PG["user"],
-            "http_interface": "127.0.0.1", "http_port": self.http_port,
-            "gevent_port": self.gevent_port, "workers": workers,
-            "max_cron_threads": max_cron_threads, "server_wide_modules": load,
-            "data_dir": str(self.tmp / "data"), "logfile": str(self.log_file),
-            "list_db": True, "log_level": "info",
+            "db_host": PG["host"],
+            "db_port": PG["port"],
+            "db_user": PG["user"],
+            "http_interface": "127.0.0.1",
+            "http_port": self.http_port,
+            "gevent_port": self.gevent_port,
+            "workers": workers,
+            "max_cron_threads": max_cron_threads,
+            "server_wide_modules": load,
+            "data_dir": str(self.tmp / "data"),
+            "logfile": str(self.log_file),
+            "list_db": True,
+            "log_level": "info",
         }
         if dbfilter:
             self.options["dbfilter"] = dbfilter
@@ -242,9 +276,14 @@ class OdooServer:
         conf = self.write_config()
         # started the documented way: the addon's launcher (JSON logs from the first line)
         launcher = ["--addons-path=" + addons_path(), self.command] if self.command else []
-        self.proc = subprocess.Popen([*odoo_cmd(), *launcher, "-c", str(conf)], cwd=ROOT, env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=open(self.tmp / "stderr.log", "w"),
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [*odoo_cmd(), *launcher, "-c", str(conf)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "stderr.log", "w"),
+            start_new_session=True,
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -266,8 +305,9 @@ class OdooServer:
 
     def children(self):
         """PIDs of processes in the server's session other than the master."""
-        out = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(self.proc.pid)],
-                             stdout=subprocess.PIPE, text=True).stdout
+        out = subprocess.run(
+            ["ps", "-o", "pid=,args=", "-s", str(self.proc.pid)], stdout=subprocess.PIPE, text=True
+        ).stdout
         rows = []
         for line in out.splitlines():
             pid, _, args = line.strip().partition(" ")
@@ -309,10 +349,25 @@ class OdooServer:
 
 def run_shell(db, code, timeout=600):
     """Run Python ``code`` in ``odoo shell`` on ``db`` (``env`` is bound)."""
-    cmd = [*odoo_cmd(), "shell", "-d", db, *_connection_args(), "--no-http", "--max-cron-threads=0",
-           "--log-level=warn"]
-    return subprocess.run(cmd, input=code, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, cwd=ROOT)
+    cmd = [
+        *odoo_cmd(),
+        "shell",
+        "-d",
+        db,
+        *_connection_args(),
+        "--no-http",
+        "--max-cron-threads=0",
+        "--log-level=warn",
+    ]
+    return subprocess.run(
+        cmd,
+        input=code,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def installed_modules(db):

@@ -3,6 +3,7 @@
 Strips strings, label matchers, ranges, grouping clauses and offsets, then keeps the
 identifiers that are not keywords and not followed by "(" (functions, aggregations).
 """
+
 import re
 from pathlib import Path
 
@@ -11,16 +12,50 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool",
-             "and", "or", "unless", "inf", "nan", "atan2"}
-_AGGREGATIONS = {"sum", "avg", "min", "max", "count", "topk", "bottomk", "quantile", "stddev", "stdvar",
-                 "count_values", "group", "limitk", "limit_ratio"}
+_KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "inf",
+    "nan",
+    "atan2",
+}
+_AGGREGATIONS = {
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "topk",
+    "bottomk",
+    "quantile",
+    "stddev",
+    "stdvar",
+    "count_values",
+    "group",
+    "limitk",
+    "limit_ratio",
+}
 _GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _IDENT = re.compile(r"(?<![\w:.$])([a-zA-Z_:][a-zA-Z0-9_:]*)")
 
 #: Series Prometheus makes itself, and the one exporter metric the rules fall back on.
-EXTERNAL = {"up", "ALERTS", "pg_settings_max_connections", "probe_success", "probe_duration_seconds",
-            "probe_http_status_code"}
+EXTERNAL = {
+    "up",
+    "ALERTS",
+    "pg_settings_max_connections",
+    "probe_success",
+    "probe_duration_seconds",
+    "probe_http_status_code",
+}
 
 _SUFFIXES = ("_bucket", "_sum", "_count", "_created")
 
@@ -36,7 +71,7 @@ def metric_names(expr):
     names = set()
     for match in _IDENT.finditer(text):
         token = match.group(1)
-        rest = text[match.end():].lstrip()
+        rest = text[match.end() :].lstrip()
         if token.lower() in _KEYWORDS or rest.startswith("(") or token in _AGGREGATIONS:
             continue
         names.add(token)
@@ -108,8 +143,11 @@ def dashboard_exprs():
 def doc_exprs():
     """PromQL in ```promql fenced blocks of the READMEs and docs (one expression per block)."""
     out = {}
-    paths = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
-             *sorted((ROOT / "addons").glob("*/readme/*.md"))]
+    paths = [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "addons").glob("*/readme/*.md")),
+    ]
     for path in paths:
         if not path.exists():
             continue

@@ -1,4 +1,5 @@
 """A viewer of tenant A never sees tenant B's name or numbers, through the backend's own calls."""
+
 import json
 
 import odoo_harness
@@ -14,14 +15,27 @@ class Rpc:
     def __init__(self, url, db, login, password):
         self.url, self.db = url, db
         self.http = requests.Session()
-        res = self.http.post(url + "/web/session/authenticate", timeout=30, json={
-            "jsonrpc": "2.0", "method": "call", "params": {"db": db, "login": login, "password": password}})
+        res = self.http.post(
+            url + "/web/session/authenticate",
+            timeout=30,
+            json={
+                "jsonrpc": "2.0",
+                "method": "call",
+                "params": {"db": db, "login": login, "password": password},
+            },
+        )
         assert res.json().get("result", {}).get("uid"), res.text[:500]
 
     def call(self, model, method, *args, query="", **kwargs):
-        res = self.http.post(self.url + "/web/dataset/call_kw" + query, timeout=30, json={
-            "jsonrpc": "2.0", "method": "call",
-            "params": {"model": model, "method": method, "args": list(args), "kwargs": kwargs}})
+        res = self.http.post(
+            self.url + "/web/dataset/call_kw" + query,
+            timeout=30,
+            json={
+                "jsonrpc": "2.0",
+                "method": "call",
+                "params": {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+            },
+        )
         return res.json()
 
 
@@ -34,20 +48,43 @@ def test_viewer_of_a_cannot_read_b(tenants):
     db_a, db_b = tenants
     with odoo_harness.OdooServer(workers=0, max_cron_threads=0, dbfilter="^%s_.*$" % TAG) as server:
         admin_b = Rpc(server.url, db_b, "admin", "admin")
-        res = admin_b.call("logistics.backup.run", "create", [{
-            "kind": "full", "status": "success", "started_at": "2025-01-01 00:00:00",
-            "ended_at": "2025-01-01 00:10:00", "size_bytes": 777777777, "location": SECRET}])
+        res = admin_b.call(
+            "logistics.backup.run",
+            "create",
+            [
+                {
+                    "kind": "full",
+                    "status": "success",
+                    "started_at": "2025-01-01 00:00:00",
+                    "ended_at": "2025-01-01 00:10:00",
+                    "size_bytes": 777777777,
+                    "location": SECRET,
+                }
+            ],
+        )
         assert "result" in res, res
         admin_a = Rpc(server.url, db_a, "admin", "admin")
-        group = admin_a.call("ir.model.data", "search_read",
-                             [("module", "=", "logistics_observability"),
-                              ("name", "=", "group_observability_viewer")], ["res_id"])["result"][0]["res_id"]
-        user = admin_a.call("ir.model.data", "search_read",
-                            [("module", "=", "base"), ("name", "=", "group_user")],
-                            ["res_id"])["result"][0]["res_id"]
-        res = admin_a.call("res.users", "create", [{"name": "Viewer A", "login": "viewer_a",
-                                                    "password": "viewer-a-pass",
-                                                    "groups_id": [(6, 0, [user, group])]}])
+        group = admin_a.call(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", "logistics_observability"), ("name", "=", "group_observability_viewer")],
+            ["res_id"],
+        )["result"][0]["res_id"]
+        user = admin_a.call(
+            "ir.model.data", "search_read", [("module", "=", "base"), ("name", "=", "group_user")], ["res_id"]
+        )["result"][0]["res_id"]
+        res = admin_a.call(
+            "res.users",
+            "create",
+            [
+                {
+                    "name": "Viewer A",
+                    "login": "viewer_a",
+                    "password": "viewer-a-pass",
+                    "groups_id": [(6, 0, [user, group])],
+                }
+            ],
+        )
         assert "result" in res, res
 
         viewer = Rpc(server.url, db_a, "viewer_a", "viewer-a-pass")
@@ -61,8 +98,10 @@ def test_viewer_of_a_cannot_read_b(tenants):
         # PostgreSQL numbers: this database's own plus server totals, no per-database list
         pg_card = next(c for c in dashboard["cards"] if c["key"] == "postgres")
         own_or_server = ("Server", "Replicas", "WAL", "Database size")
-        assert all("this database" in label or label.startswith(own_or_server)
-                   for label, _value in pg_card["details"]), pg_card["details"]
+        assert all(
+            "this database" in label or label.startswith(own_or_server)
+            for label, _value in pg_card["details"]
+        ), pg_card["details"]
 
         # pointing the viewer's session at tenant B gives an error or tenant A's own data, never B's
         res = viewer.call("logistics.backup.run", "search_read", [], ["location"], query="?db=" + db_b)

@@ -1,4 +1,5 @@
 """``/metrics`` of a real Odoo with the platform collectors: Redis stopped, PostgreSQL hung."""
+
 import time
 
 import odoo_harness
@@ -16,8 +17,11 @@ def scrape(server):
     res = requests.get(server.url + "/metrics", timeout=5)
     took = time.monotonic() - start
     assert res.status_code == 200, res.text[:500]
-    scraped = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for fam in text_string_to_metric_families(res.text) for s in fam.samples}
+    scraped = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(res.text)
+        for s in fam.samples
+    }
     return scraped, took
 
 
@@ -33,9 +37,15 @@ def tenant(base_template):
 
 
 def test_metrics_with_redis_stopped(tenant):
-    with RedisServer() as redis_server, odoo_harness.OdooServer(
-            options={"observability_redis_url": redis_server.url}, workers=0, max_cron_threads=0,
-            dbfilter="^%s_.*$" % TAG) as server:
+    with (
+        RedisServer() as redis_server,
+        odoo_harness.OdooServer(
+            options={"observability_redis_url": redis_server.url},
+            workers=0,
+            max_cron_threads=0,
+            dbfilter="^%s_.*$" % TAG,
+        ) as server,
+    ):
         scraped, _took = scrape(server)
         for _ in range(20):  # the first tenant refresh runs in the background
             if get(scraped, "odoo_tenant_databases") == 1:
@@ -70,9 +80,14 @@ class MetricsPortServer(odoo_harness.OdooServer):
 
 
 def test_metrics_with_postgres_hung(odoo_available):
-    with BlackHole() as hole, MetricsPortServer(
+    with (
+        BlackHole() as hole,
+        MetricsPortServer(
             options={"db_port": hole.port, "observability_metrics_port": odoo_harness.free_port()},
-            workers=0, max_cron_threads=0) as server:
+            workers=0,
+            max_cron_threads=0,
+        ) as server,
+    ):
         for _ in range(3):
             scraped, took = scrape(server)
             assert took < 1.0, "scrape took %.2fs with PostgreSQL hung" % took

@@ -1,4 +1,5 @@
 """PostgreSQL server collector against the real server: numbers, labels, timeouts."""
+
 import contextlib
 import threading
 import time
@@ -12,8 +13,9 @@ from logistics_observability.core import metrics
 from logistics_observability.core.collectors import PartialResult, as_collector, pg, pgconn
 
 DB = "lotest_plat_pgcoll"
-PARAMS = pgconn.conn_params(host=odoo_harness.PG["host"], port=odoo_harness.PG["port"],
-                            user=odoo_harness.PG["user"])
+PARAMS = pgconn.conn_params(
+    host=odoo_harness.PG["host"], port=odoo_harness.PG["port"], user=odoo_harness.PG["user"]
+)
 ALLOWED_LABELS = {"tenant", "state", "replica", "collector"}
 
 
@@ -43,8 +45,9 @@ def test_connections_transactions_and_waiting_locks(tenant_db):
     try:
         hcr = holder.cursor()
         hcr.execute("UPDATE t SET id = 1 WHERE id = 1")  # holds the row lock, idle in transaction
-        blocked = threading.Thread(target=lambda: waiter.cursor().execute("UPDATE t SET id = 1 WHERE id = 1"),
-                                   daemon=True)
+        blocked = threading.Thread(
+            target=lambda: waiter.cursor().execute("UPDATE t SET id = 1 WHERE id = 1"), daemon=True
+        )
         blocked.start()
         time.sleep(1.2)
         families, ok = pg.collect(PARAMS, tenants={tenant_db})

@@ -1,4 +1,5 @@
 """Redis collector against a real redis-server started by the test, then stopped."""
+
 import time
 
 import odoo_harness

@@ -2,6 +2,7 @@
 
 Backups are reported with the ``odoo-bin observability_backup`` subcommand, as a backup job would.
 """
+
 import contextlib
 import json
 import subprocess
@@ -15,8 +16,9 @@ from logistics_observability.core import metrics
 from logistics_observability.core.collectors import as_collector, pgconn, tenant
 
 pytestmark = [pytest.mark.odoo]
-PARAMS = pgconn.conn_params(host=odoo_harness.PG["host"], port=odoo_harness.PG["port"],
-                            user=odoo_harness.PG["user"])
+PARAMS = pgconn.conn_params(
+    host=odoo_harness.PG["host"], port=odoo_harness.PG["port"], user=odoo_harness.PG["user"]
+)
 PLAIN = "lotest_plat_plain"
 
 SETUP_SCRIPT = """
@@ -50,18 +52,33 @@ def queue_template(odoo_available):
 
 
 def odoo(args, stdin=None, timeout=300):
-    cmd = [*odoo_harness.odoo_cmd(), "--addons-path=" + odoo_harness.addons_path(), *args,
-           "--db_host=" + odoo_harness.PG["host"], "--db_port=%s" % odoo_harness.PG["port"],
-           "--db_user=" + odoo_harness.PG["user"]]
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout,
-                          cwd=odoo_harness.ROOT)
+    cmd = [
+        *odoo_harness.odoo_cmd(),
+        "--addons-path=" + odoo_harness.addons_path(),
+        *args,
+        "--db_host=" + odoo_harness.PG["host"],
+        "--db_port=%s" % odoo_harness.PG["port"],
+        "--db_user=" + odoo_harness.PG["user"],
+    ]
+    return subprocess.run(
+        cmd, input=stdin, capture_output=True, text=True, timeout=timeout, cwd=odoo_harness.ROOT
+    )
 
 
 def report_backup(db, *extra):
     """``odoo-bin observability_backup`` (the subcommand takes --addons-path before its name)."""
-    cmd = [*odoo_harness.odoo_cmd(), "--addons-path=" + odoo_harness.addons_path(), "observability_backup",
-           "--db_host=" + odoo_harness.PG["host"], "--db_port=%s" % odoo_harness.PG["port"],
-           "--db_user=" + odoo_harness.PG["user"], "-d", db, "--json", *extra]
+    cmd = [
+        *odoo_harness.odoo_cmd(),
+        "--addons-path=" + odoo_harness.addons_path(),
+        "observability_backup",
+        "--db_host=" + odoo_harness.PG["host"],
+        "--db_port=%s" % odoo_harness.PG["port"],
+        "--db_user=" + odoo_harness.PG["user"],
+        "-d",
+        db,
+        "--json",
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=odoo_harness.ROOT)
 
 
@@ -74,7 +91,7 @@ def tenant_db(queue_template):
     proc = odoo(["shell", "-d", name, "--no-http", "--log-level=error"], stdin=SETUP_SCRIPT)
     cards = [line for line in proc.stdout.splitlines() if line.startswith("CARDS=")]
     assert cards, proc.stdout[-3000:] + proc.stderr[-3000:]
-    yield name, json.loads(cards[0][len("CARDS="):])
+    yield name, json.loads(cards[0][len("CARDS=") :])
     odoo_harness.drop_db(name)
     odoo_harness.drop_db(PLAIN)
 
@@ -115,9 +132,22 @@ def test_backup_cli_feeds_the_gauges(tenant_db):
     now = time.time()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 600))
     ended = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60))
-    proc = report_backup(db, "--kind", "full", "--status", "success", "--started-at", started,
-                         "--ended-at", ended, "--size-bytes", "3000000000", "--location", "s3://b/full",
-                         "--checksum-verified")
+    proc = report_backup(
+        db,
+        "--kind",
+        "full",
+        "--status",
+        "success",
+        "--started-at",
+        started,
+        "--ended-at",
+        ended,
+        "--size-bytes",
+        "3000000000",
+        "--location",
+        "s3://b/full",
+        "--checksum-verified",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert db in json.loads(proc.stdout.strip().splitlines()[-1])["recorded"]
     proc = report_backup(db, "--kind", "incremental", "--status", "failed", "--started-at", ended)
@@ -125,8 +155,10 @@ def test_backup_cli_feeds_the_gauges(tenant_db):
     coll = collector({db})
     coll.refresh()
     scraped = samples(coll.families())
-    assert abs(value(scraped, "odoo_backup_last_success_timestamp_seconds", tenant=db, kind="full")
-               - (now - 60)) < 2
+    assert (
+        abs(value(scraped, "odoo_backup_last_success_timestamp_seconds", tenant=db, kind="full") - (now - 60))
+        < 2
+    )
     assert value(scraped, "odoo_backup_last_status", tenant=db, kind="full") == 1
     assert value(scraped, "odoo_backup_last_status", tenant=db, kind="incremental") == 0
     assert value(scraped, "odoo_backup_last_size_bytes", tenant=db, kind="full") == 3e9
@@ -136,8 +168,18 @@ def test_backup_cli_feeds_the_gauges(tenant_db):
     assert value(scraped, "odoo_backup_warning", tenant=db, reason="failed") == 1
     assert value(scraped, "odoo_backup_warning", tenant=db, reason="drill_overdue") == 1
     assert value(scraped, "odoo_restore_test_last_success_timestamp_seconds", tenant=db) is None
-    proc = report_backup(db, "--kind", "restore_drill", "--status", "success", "--started-at", started,
-                         "--ended-at", ended, "--restore-verified")
+    proc = report_backup(
+        db,
+        "--kind",
+        "restore_drill",
+        "--status",
+        "success",
+        "--started-at",
+        started,
+        "--ended-at",
+        ended,
+        "--restore-verified",
+    )
     assert proc.returncode == 0
     coll.refresh()
     scraped = samples(coll.families())
@@ -181,9 +223,15 @@ def test_tenant_definition_by_dbfilter_and_exclude():
     assert tenant.db_filter(names, dbfilter="^%d$") == [n for n in names if "." not in n]
     # the suite's own pattern drops served databases that are no tenants
     assert tenant.db_filter(names, dbfilter="^demo_%d$", exclude="demo_template$") == [
-        "demo_alpha", "demo_bravo"]
+        "demo_alpha",
+        "demo_bravo",
+    ]
     assert tenant.db_filter(names, exclude="lotest_|demo_template") == [
-        "demo_alpha", "demo_bravo", "a.b", "postgres_copy"]
+        "demo_alpha",
+        "demo_bravo",
+        "a.b",
+        "postgres_copy",
+    ]
     assert tenant.db_filter(names, dbfilter="^(demo_%d") == names, "a broken dbfilter excludes nothing"
 
 
@@ -209,6 +257,7 @@ def test_template_and_excluded_databases_are_no_tenants(tenant_db, queue_templat
         with contextlib.closing(odoo_harness.pg_connect()) as conn, conn.cursor() as cr:
             cr.execute('ALTER DATABASE "%s" IS_TEMPLATE true' % tpl)
         names = {db, tpl, staging}
+
         def filter_fn(found):
             return tenant.db_filter([n for n in found if n in names], exclude="^lotest_plat_qj_st")
 
@@ -234,8 +283,9 @@ def test_a_partial_tenant_list_is_never_presented_as_complete(tenant_db, queue_t
         holder.autocommit = False
         with holder.cursor() as cr:
             cr.execute("LOCK TABLE ir_module_module IN ACCESS EXCLUSIVE MODE")
-        coll = tenant.TenantCollector(PARAMS, lambda found: [n for n in found if n in (db, busy)], ttl=30,
-                                      statement_timeout=1.0)
+        coll = tenant.TenantCollector(
+            PARAMS, lambda found: [n for n in found if n in (db, busy)], ttl=30, statement_timeout=1.0
+        )
         assert coll.refresh()
         families, ok, reason = coll.collect()
         assert not ok and reason == "partial"

@@ -3,6 +3,7 @@
 Uses the real tools (promtool, amtool, docker-compose); a missing tool skips its test loudly.
 Running the stack needs a Docker host (see docs/DEPLOYMENT.md).
 """
+
 import configparser
 import re
 import shutil
@@ -63,16 +64,23 @@ def test_prometheus_config_scrapes_the_stack(compose):
     # each target is a compose service on a port it listens on
     odoo_conf = configparser.ConfigParser()
     odoo_conf.read(DEPLOY / "odoo" / "odoo.conf")
-    ports = {"odoo": odoo_conf["options"]["observability_metrics_port"], "traefik": "8082",
-             "postgres-exporter": "9187", "redis-exporter": "9121", "alertmanager": "9093",
-             "localhost": "9090", "blackbox-exporter": "9115"}
+    ports = {
+        "odoo": odoo_conf["options"]["observability_metrics_port"],
+        "traefik": "8082",
+        "postgres-exporter": "9187",
+        "redis-exporter": "9121",
+        "alertmanager": "9093",
+        "localhost": "9090",
+        "blackbox-exporter": "9115",
+    }
     probes = [job for job in conf["scrape_configs"] if job.get("metrics_path") == "/probe"]
     assert [job["job_name"] for job in probes] == ["blackbox"]
     for job in conf["scrape_configs"]:
         targets = list(job["static_configs"][0]["targets"])
         if job in probes:  # targets are probed URLs; the exporter's address comes by relabelling
-            assert [r["replacement"] for r in job["relabel_configs"] if r["target_label"] == "__address__"] \
-                == ["blackbox-exporter:9115"]
+            assert [
+                r["replacement"] for r in job["relabel_configs"] if r["target_label"] == "__address__"
+            ] == ["blackbox-exporter:9115"]
             assert all(t.startswith("http://odoo:8069/") for t in targets), targets
             targets = ["blackbox-exporter:9115"]
         for target in targets:
@@ -103,8 +111,10 @@ def test_platform_alert_unit_tests_can_fail(tmp_path):
     """The unit tests bite: raising a threshold makes them fail."""
     promtool = tool("promtool")
     rules = (RULES / "platform.rules.yml").read_text()
-    broken = rules.replace("max by (tenant, cron) (odoo_cron_lateness_seconds) > 1800",
-                           "max by (tenant, cron) (odoo_cron_lateness_seconds) > 18000")
+    broken = rules.replace(
+        "max by (tenant, cron) (odoo_cron_lateness_seconds) > 1800",
+        "max by (tenant, cron) (odoo_cron_lateness_seconds) > 18000",
+    )
     assert broken != rules
     (tmp_path / "platform.rules.yml").write_text(broken)
     shutil.copy(RULES / "platform.tests.yml", tmp_path)
@@ -114,22 +124,43 @@ def test_platform_alert_unit_tests_can_fail(tmp_path):
 
 def test_every_platform_alert_is_complete_and_tested():
     doc = yaml.safe_load((RULES / "platform.rules.yml").read_text())
-    tested = set(re.findall(r"alertname: (\w+)", (RULES / "platform.tests.yml").read_text()
-                            + (RULES / "platform.long.tests.yml").read_text()))
+    tested = set(
+        re.findall(
+            r"alertname: (\w+)",
+            (RULES / "platform.tests.yml").read_text() + (RULES / "platform.long.tests.yml").read_text(),
+        )
+    )
     alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
     assert len(alerts) >= 20
     for rule in alerts:
         assert rule["labels"]["severity"] in ("page", "ticket"), rule["alert"]
-        assert {"summary", "description", "tenant", "blast_radius", "probable_dependency",
-                "first_action"} <= set(rule["annotations"]), rule["alert"]
+        assert {
+            "summary",
+            "description",
+            "tenant",
+            "blast_radius",
+            "probable_dependency",
+            "first_action",
+        } <= set(rule["annotations"]), rule["alert"]
         assert rule["alert"] in tested, "%s has no promtool unit test" % rule["alert"]
     names = {r["alert"] for r in alerts}
     # what the platform must watch (issue: workflows, crons, queues, backups, WAL, replicas,
     # Redis, PostgreSQL connections, noisy neighbours, releases)
-    assert {"OdooWorkflowFailureSpike", "OdooCronBacklog", "OdooCronFailing", "OdooQueueJobsStuck",
-            "OdooBackupStale", "OdooRestoreDrillOverdue", "OdooWalArchivingFailing",
-            "OdooPostgresReplicationLag", "OdooRedisMemoryPressure", "OdooRedisEvictions",
-            "OdooPostgresConnectionSaturation", "OdooNoisyNeighbour", "OdooReleaseErrorRegression"} <= names
+    assert {
+        "OdooWorkflowFailureSpike",
+        "OdooCronBacklog",
+        "OdooCronFailing",
+        "OdooQueueJobsStuck",
+        "OdooBackupStale",
+        "OdooRestoreDrillOverdue",
+        "OdooWalArchivingFailing",
+        "OdooPostgresReplicationLag",
+        "OdooRedisMemoryPressure",
+        "OdooRedisEvictions",
+        "OdooPostgresConnectionSaturation",
+        "OdooNoisyNeighbour",
+        "OdooReleaseErrorRegression",
+    } <= names
     for group in doc["groups"]:
         for rule in group["rules"]:
             if "record" in rule:
@@ -141,8 +172,11 @@ def test_alertmanager_config_and_routing():
     conf = DEPLOY / "alertmanager" / "alertmanager.yml"
     proc = run([amtool, "check-config", str(conf)])
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for labels, receiver in ((["severity=page", "tenant=acme"], "page"), (["severity=ticket"], "ticket"),
-                             (["alertname=Other"], "ticket")):
+    for labels, receiver in (
+        (["severity=page", "tenant=acme"], "page"),
+        (["severity=ticket"], "ticket"),
+        (["alertname=Other"], "ticket"),
+    ):
         proc = run([amtool, "config", "routes", "test", "--config.file=%s" % conf, *labels])
         assert proc.stdout.strip() == receiver, (labels, proc.stdout, proc.stderr)
 
@@ -168,8 +202,18 @@ def test_compose_file_validates_with_docker_compose(tmp_path):
 
 def test_compose_services_health_order_and_secrets(compose):
     services = compose["services"]
-    assert {"odoo", "postgres", "redis", "traefik", "prometheus", "alertmanager", "grafana",
-            "postgres-exporter", "redis-exporter", "blackbox-exporter"} <= set(services)
+    assert {
+        "odoo",
+        "postgres",
+        "redis",
+        "traefik",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "postgres-exporter",
+        "redis-exporter",
+        "blackbox-exporter",
+    } <= set(services)
     for name, svc in services.items():
         assert svc.get("healthcheck", {}).get("test"), "%s has no health check" % name
         for dep, cond in (svc.get("depends_on") or {}).items():
@@ -220,14 +264,26 @@ def test_entrypoint_reads_secret_files(tmp_path):
     """The entrypoint turns *_FILE secrets into environment variables, then runs the command."""
     (tmp_path / "pw").write_text("s3cret\n")
     (tmp_path / "tok").write_text("tok3n")
-    proc = run(["bash", str(DEPLOY / "odoo" / "entrypoint.sh"), "sh", "-c",
-                'printf "%s|%s" "$PGPASSWORD" "$ODOO_OBSERVABILITY_METRICS_TOKEN"'],
-               env={"PATH": "/usr/bin:/bin", "PGPASSWORD_FILE": str(tmp_path / "pw"),
-                    "ODOO_OBSERVABILITY_METRICS_TOKEN_FILE": str(tmp_path / "tok")})
+    proc = run(
+        [
+            "bash",
+            str(DEPLOY / "odoo" / "entrypoint.sh"),
+            "sh",
+            "-c",
+            'printf "%s|%s" "$PGPASSWORD" "$ODOO_OBSERVABILITY_METRICS_TOKEN"',
+        ],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PGPASSWORD_FILE": str(tmp_path / "pw"),
+            "ODOO_OBSERVABILITY_METRICS_TOKEN_FILE": str(tmp_path / "tok"),
+        },
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "s3cret|tok3n"
-    proc = run(["bash", str(DEPLOY / "odoo" / "entrypoint.sh"), "true"],
-               env={"PATH": "/usr/bin:/bin", "PGPASSWORD_FILE": str(tmp_path / "missing")})
+    proc = run(
+        ["bash", str(DEPLOY / "odoo" / "entrypoint.sh"), "true"],
+        env={"PATH": "/usr/bin:/bin", "PGPASSWORD_FILE": str(tmp_path / "missing")},
+    )
     assert proc.returncode == 2 and "PGPASSWORD_FILE" in proc.stderr and "s3cret" not in proc.stderr
 
 
@@ -243,7 +299,10 @@ def test_traefik_routes_tenants_and_logs_json():
     for host in ("acme.example.com", "beta.localhost", "acme"):
         assert re.match(host_re, host), host
     assert dynamic["http"]["services"]["odoo"]["loadBalancer"]["servers"][0]["url"] == "http://odoo:8069"
-    assert dynamic["http"]["services"]["odoo-websocket"]["loadBalancer"]["servers"][0]["url"] == "http://odoo:8072"
+    assert (
+        dynamic["http"]["services"]["odoo-websocket"]["loadBalancer"]["servers"][0]["url"]
+        == "http://odoo:8072"
+    )
     blocked = routers["odoo-metrics-blocked"]
     assert "/metrics" in blocked["rule"] and blocked["priority"] > 1000
 

@@ -1,5 +1,6 @@
 """Grafana dashboards: generated files in sync, well formed, every query valid PromQL
 (checked by promtool) and built only from metrics the addons export or the rules record."""
+
 import json
 import re
 import shutil
@@ -13,9 +14,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAFANA = ROOT / "deploy" / "grafana"
-EXPECTED = {"platform-overview.json", "tenant.json", "workflows.json", "crons-queues.json",
-            "postgres-redis.json", "backups.json", "slos.json", "security.json",
-            "synthetic.json"}
+EXPECTED = {
+    "platform-overview.json",
+    "tenant.json",
+    "workflows.json",
+    "crons-queues.json",
+    "postgres-redis.json",
+    "backups.json",
+    "slos.json",
+    "security.json",
+    "synthetic.json",
+}
 
 
 def load_generator():
@@ -31,8 +40,9 @@ def test_dashboards_are_generated_and_in_sync():
     files = {p.name for p in promql_names.dashboard_files()}
     assert files == EXPECTED
     for name, text in load_generator().render_all().items():
-        assert (GRAFANA / "dashboards" / name).read_text() == text, \
+        assert (GRAFANA / "dashboards" / name).read_text() == text, (
             "%s is stale: run deploy/grafana/generate_dashboards.py" % name
+        )
 
 
 def test_dashboards_are_well_formed():
@@ -56,8 +66,14 @@ def test_dashboards_are_well_formed():
             assert variable["query"]["query"].startswith("label_values(")
             # every variable a query uses is defined
         defined = {v["name"] for v in board["templating"]["list"]}
-        used = set(re.findall(r"\$(\w+)", path.read_text())) - {"__rate_interval", "__interval", "__range",
-                                                                   "__all", "labels", "value"}
+        used = set(re.findall(r"\$(\w+)", path.read_text())) - {
+            "__rate_interval",
+            "__interval",
+            "__range",
+            "__all",
+            "labels",
+            "value",
+        }
         assert used <= defined, (path.name, used - defined)
 
 
@@ -70,8 +86,10 @@ def test_every_dashboard_and_doc_query_is_valid_promql(tmp_path):
     docs = promql_names.doc_exprs()
     assert any(where[0] == "docs/DEPLOYMENT.md" for where in docs)
     exprs.update(docs)
-    rules = [{"record": "dashboard:query_%d:check" % i, "expr": promql_names.grafana_substitute(expr)}
-             for i, expr in enumerate(exprs.values())]
+    rules = [
+        {"record": "dashboard:query_%d:check" % i, "expr": promql_names.grafana_substitute(expr)}
+        for i, expr in enumerate(exprs.values())
+    ]
     path = tmp_path / "dashboards.rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
     proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
@@ -80,8 +98,10 @@ def test_every_dashboard_and_doc_query_is_valid_promql(tmp_path):
 
 def test_dashboards_and_rules_only_use_known_names():
     recorded = promql_names.recorded_names()
-    sources = {**{("rules", *k): v for k, v in promql_names.rule_exprs().items()},
-               **{("dashboard", *k): v for k, v in promql_names.dashboard_exprs().items()}}
+    sources = {
+        **{("rules", *k): v for k, v in promql_names.rule_exprs().items()},
+        **{("dashboard", *k): v for k, v in promql_names.dashboard_exprs().items()},
+    }
     for where, expr in sources.items():
         for name in promql_names.metric_names(expr):
             known = name.startswith("odoo_") or name in recorded or name in promql_names.EXTERNAL
@@ -92,22 +112,37 @@ def test_dashboards_cover_the_platform():
     used = set()
     for expr in promql_names.dashboard_exprs().values():
         used |= {promql_names.family(n) for n in promql_names.metric_names(expr)}
-    for name in ("odoo_workflow_runs_total", "odoo_workflow_duration_seconds", "odoo_cron_lateness_seconds",
-                 "odoo_queue_oldest_pending_age_seconds", "odoo_pg_connections",
-                 "odoo_redis_memory_used_bytes", "odoo_backup_last_success_timestamp_seconds",
-                 "odoo_restore_test_last_success_timestamp_seconds",
-                 "odoo_slo_error_budget_remaining_ratio", "odoo_tenant_request_seconds_total",
-                 "odoo_workflow_start_delay_seconds", "odoo_auth_attempts_total",
-                 "odoo_privilege_changes_total", "odoo_endpoint_auth_failures_total"):
+    for name in (
+        "odoo_workflow_runs_total",
+        "odoo_workflow_duration_seconds",
+        "odoo_cron_lateness_seconds",
+        "odoo_queue_oldest_pending_age_seconds",
+        "odoo_pg_connections",
+        "odoo_redis_memory_used_bytes",
+        "odoo_backup_last_success_timestamp_seconds",
+        "odoo_restore_test_last_success_timestamp_seconds",
+        "odoo_slo_error_budget_remaining_ratio",
+        "odoo_tenant_request_seconds_total",
+        "odoo_workflow_start_delay_seconds",
+        "odoo_auth_attempts_total",
+        "odoo_privilege_changes_total",
+        "odoo_endpoint_auth_failures_total",
+    ):
         assert name in used, name
 
 
 def test_promql_name_extraction():
-    expr = ('sum by (tenant) (rate(odoo_a_total{x="y",t=~"$tenant"}[5m] offset 1d)) / on () group_left () '
-            '(max(pg_settings_max_connections) or vector(100)) > 1e3 and histogram_quantile(0.95, '
-            'sum by (le) (rate(odoo_b_seconds_bucket[$__rate_interval]))) unless tenant:odoo_c:rate5m')
-    assert promql_names.metric_names(expr) == {"odoo_a_total", "pg_settings_max_connections",
-                                               "odoo_b_seconds_bucket", "tenant:odoo_c:rate5m"}
+    expr = (
+        'sum by (tenant) (rate(odoo_a_total{x="y",t=~"$tenant"}[5m] offset 1d)) / on () group_left () '
+        "(max(pg_settings_max_connections) or vector(100)) > 1e3 and histogram_quantile(0.95, "
+        "sum by (le) (rate(odoo_b_seconds_bucket[$__rate_interval]))) unless tenant:odoo_c:rate5m"
+    )
+    assert promql_names.metric_names(expr) == {
+        "odoo_a_total",
+        "pg_settings_max_connections",
+        "odoo_b_seconds_bucket",
+        "tenant:odoo_c:rate5m",
+    }
     assert promql_names.family("odoo_b_seconds_bucket") == "odoo_b_seconds"
 
 

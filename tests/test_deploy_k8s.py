@@ -1,5 +1,6 @@
 """Kubernetes manifests: kustomize build, schema validation (kubernetes-validate for core kinds,
 the Prometheus operator's v1 API for ServiceMonitor / PrometheusRule), rules in sync and valid."""
+
 import shutil
 import subprocess
 import sys
@@ -15,63 +16,155 @@ RULES = ROOT / "deploy" / "prometheus" / "rules"
 
 _STR = {"type": "string"}
 _STRMAP = {"type": "object", "additionalProperties": _STR}
-_META = {"type": "object", "required": ["name"], "properties": {
-    "name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP},
-    "additionalProperties": False}
-_SELECTOR = {"type": "object", "additionalProperties": False, "properties": {
-    "matchLabels": _STRMAP, "matchExpressions": {"type": "array"}}}
-_SECRET_KEY = {"type": "object", "required": ["key"], "additionalProperties": False,
-               "properties": {"name": _STR, "key": _STR, "optional": {"type": "boolean"}}}
-_DURATION = {"type": "string", "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?"
-                                          r"(([0-9]+)s)?(([0-9]+)ms)?)$"}
-_RELABEL = {"type": "object", "additionalProperties": False, "properties": {
-    "action": {"enum": ["replace", "keep", "drop", "hashmod", "labelmap", "labeldrop", "labelkeep",
-                        "lowercase", "uppercase", "keepequal", "dropequal"]},
-    "sourceLabels": {"type": "array", "items": _STR}, "separator": _STR, "targetLabel": _STR,
-    "regex": _STR, "modulus": {"type": "integer"}, "replacement": _STR}}
+_META = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP},
+    "additionalProperties": False,
+}
+_SELECTOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"matchLabels": _STRMAP, "matchExpressions": {"type": "array"}},
+}
+_SECRET_KEY = {
+    "type": "object",
+    "required": ["key"],
+    "additionalProperties": False,
+    "properties": {"name": _STR, "key": _STR, "optional": {"type": "boolean"}},
+}
+_DURATION = {
+    "type": "string",
+    "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?"
+    r"(([0-9]+)s)?(([0-9]+)ms)?)$",
+}
+_RELABEL = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "action": {
+            "enum": [
+                "replace",
+                "keep",
+                "drop",
+                "hashmod",
+                "labelmap",
+                "labeldrop",
+                "labelkeep",
+                "lowercase",
+                "uppercase",
+                "keepequal",
+                "dropequal",
+            ]
+        },
+        "sourceLabels": {"type": "array", "items": _STR},
+        "separator": _STR,
+        "targetLabel": _STR,
+        "regex": _STR,
+        "modulus": {"type": "integer"},
+        "replacement": _STR,
+    },
+}
 # Subset of monitoring.coreos.com/v1 (prometheus-operator API reference): the fields these
 # manifests may use, with unknown fields rejected as the API server's structural schema would.
 SERVICE_MONITOR = {
-    "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "additionalProperties": False,
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
     "properties": {
-        "apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "ServiceMonitor"},
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "ServiceMonitor"},
         "metadata": _META,
-        "spec": {"type": "object", "required": ["selector", "endpoints"], "additionalProperties": False,
-                 "properties": {
-                     "jobLabel": _STR, "selector": _SELECTOR,
-                     "namespaceSelector": {"type": "object", "additionalProperties": False, "properties": {
-                         "any": {"type": "boolean"}, "matchNames": {"type": "array", "items": _STR}}},
-                     "endpoints": {"type": "array", "minItems": 1, "items": {
-                         "type": "object", "additionalProperties": False, "properties": {
-                             "port": _STR, "targetPort": {}, "path": _STR,
-                             "scheme": {"enum": ["http", "https"]},
-                             "interval": _DURATION, "scrapeTimeout": _DURATION,
-                             "honorLabels": {"type": "boolean"},
-                             "authorization": {
-                                 "type": "object", "additionalProperties": False, "properties": {
-                                 "type": _STR, "credentials": _SECRET_KEY}},
-                             "bearerTokenSecret": _SECRET_KEY,
-                             "relabelings": {"type": "array", "items": _RELABEL},
-                             "metricRelabelings": {"type": "array", "items": _RELABEL}}}}}},
+        "spec": {
+            "type": "object",
+            "required": ["selector", "endpoints"],
+            "additionalProperties": False,
+            "properties": {
+                "jobLabel": _STR,
+                "selector": _SELECTOR,
+                "namespaceSelector": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "any": {"type": "boolean"},
+                        "matchNames": {"type": "array", "items": _STR},
+                    },
+                },
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": _STR,
+                            "targetPort": {},
+                            "path": _STR,
+                            "scheme": {"enum": ["http", "https"]},
+                            "interval": _DURATION,
+                            "scrapeTimeout": _DURATION,
+                            "honorLabels": {"type": "boolean"},
+                            "authorization": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {"type": _STR, "credentials": _SECRET_KEY},
+                            },
+                            "bearerTokenSecret": _SECRET_KEY,
+                            "relabelings": {"type": "array", "items": _RELABEL},
+                            "metricRelabelings": {"type": "array", "items": _RELABEL},
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 PROMETHEUS_RULE = {
-    "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "additionalProperties": False,
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
     "properties": {
-        "apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "PrometheusRule"},
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
         "metadata": _META,
-        "spec": {"type": "object", "additionalProperties": False, "properties": {"groups": {
-            "type": "array", "items": {
-                "type": "object", "required": ["name"], "additionalProperties": False, "properties": {
-                    "name": {"type": "string", "minLength": 1}, "interval": _DURATION,
-                    "limit": {"type": "integer"},
-                    "partial_response_strategy": _STR,
-                    "rules": {"type": "array", "items": {
-                        "type": "object", "required": ["expr"], "additionalProperties": False,
-                        "oneOf": [{"required": ["record"]}, {"required": ["alert"]}], "properties": {
-                            "record": _STR, "alert": _STR, "expr": {"type": ["string", "integer"]},
-                            "for": _DURATION, "keep_firing_for": _DURATION,
-                            "labels": _STRMAP, "annotations": _STRMAP}}}}}}}},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": _DURATION,
+                            "limit": {"type": "integer"},
+                            "partial_response_strategy": _STR,
+                            "rules": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["expr"],
+                                    "additionalProperties": False,
+                                    "oneOf": [{"required": ["record"]}, {"required": ["alert"]}],
+                                    "properties": {
+                                        "record": _STR,
+                                        "alert": _STR,
+                                        "expr": {"type": ["string", "integer"]},
+                                        "for": _DURATION,
+                                        "keep_firing_for": _DURATION,
+                                        "labels": _STRMAP,
+                                        "annotations": _STRMAP,
+                                    },
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
     },
 }
 
@@ -97,8 +190,12 @@ def test_core_kinds_pass_kubernetes_schemas(built):
     kinds = {d["kind"] for d in docs}
     assert kinds >= {"Deployment", "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule"}
     exe = Path(sys.executable).parent / "kubernetes-validate"
-    proc = subprocess.run([str(exe), "--strict", "--kubernetes-version", "1.31.0", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "--strict", "--kubernetes-version", "1.31.0", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     for kind in ("deployment", "service", "configmap", "poddisruptionbudget", "persistentvolumeclaim"):
@@ -181,8 +278,19 @@ def test_render_wraps_generated_slo_rules(tmp_path):
     from logistics_slo.core import rules as slo_rules
 
     text = slo_rules.render_rules([])
-    proc = subprocess.run([sys.executable, str(ROOT / "deploy" / "k8s" / "render_prometheusrules.py"),
-                           "--rules", "-", "--name", "odoo-slo"], input=text, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "deploy" / "k8s" / "render_prometheusrules.py"),
+            "--rules",
+            "-",
+            "--name",
+            "odoo-slo",
+        ],
+        input=text,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = yaml.safe_load(proc.stdout)
     jsonschema.validate(doc, PROMETHEUS_RULE)
@@ -200,8 +308,9 @@ def test_each_pod_keeps_its_metrics_in_its_own_memory_volume(built):
     config = next(d for d in by_kind(docs, "ConfigMap") if "odoo.conf" in d.get("data", {}))
     conf = config["data"]["odoo.conf"].splitlines()
     metrics_dir = next(x for x in conf if x.startswith("observability_metrics_dir")).split("=", 1)[1].strip()
-    mount = max((p for p in mounts if metrics_dir == p or metrics_dir.startswith(p.rstrip("/") + "/")),
-                key=len)
+    mount = max(
+        (p for p in mounts if metrics_dir == p or metrics_dir.startswith(p.rstrip("/") + "/")), key=len
+    )
     volume = volumes[mounts[mount]]
     assert volume.get("emptyDir", {}).get("medium") == "Memory", volume
     assert "persistentVolumeClaim" not in volume

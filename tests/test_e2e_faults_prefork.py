@@ -9,6 +9,7 @@
 
 Each test is bounded (a few seconds of traffic, timeouts on every request).
 """
+
 import contextlib
 import itertools
 import os
@@ -29,18 +30,30 @@ ROUTE = "/web/login"
 
 
 def parse(text):
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 def requests_of(scraped, db, route=ROUTE):
-    return scraped.get(("odoo_http_requests_total", tuple(sorted(
-        {"tenant": db, "route": route, "method": "GET", "status": "2xx"}.items()))), 0.0)
+    return scraped.get(
+        (
+            "odoo_http_requests_total",
+            tuple(sorted({"tenant": db, "route": route, "method": "GET", "status": "2xx"}.items())),
+        ),
+        0.0,
+    )
 
 
 def tenant_get(srv, db, path=ROUTE, timeout=20):
-    return requests.get(srv.url + path, headers={"Host": "%s.localhost:%s" % (db, srv.http_port)},
-                        timeout=timeout, allow_redirects=False)
+    return requests.get(
+        srv.url + path,
+        headers={"Host": "%s.localhost:%s" % (db, srv.http_port)},
+        timeout=timeout,
+        allow_redirects=False,
+    )
 
 
 def http_workers(srv):
@@ -60,9 +73,13 @@ MONOTONIC = ("_total", "_count", "_bucket")
 
 def test_sigkills_and_concurrent_scrapers_keep_counts_exact_and_monotonic(three_tenants):
     metrics_port = odoo_harness.free_port()
-    srv = odoo_harness.OdooServer(workers=3, max_cron_threads=0, dbfilter="^%d$",
-                                  options={"limit_request": 25, "observability_metrics_port": metrics_port},
-                                  env={"ODOO_HTTP_SOCKET_TIMEOUT": "20"})
+    srv = odoo_harness.OdooServer(
+        workers=3,
+        max_cron_threads=0,
+        dbfilter="^%d$",
+        options={"limit_request": 25, "observability_metrics_port": metrics_port},
+        env={"ODOO_HTTP_SOCKET_TIMEOUT": "20"},
+    )
     metrics_url = "http://127.0.0.1:%s/metrics" % metrics_port
     rnd = random.Random(11)
     with srv:
@@ -113,9 +130,11 @@ def test_sigkills_and_concurrent_scrapers_keep_counts_exact_and_monotonic(three_
                         os.kill(victim, signal.SIGKILL)
                         kills.append(victim)
 
-        threads = ([threading.Thread(target=client, args=(db,)) for db in three_tenants for _ in range(2)]
-                   + [threading.Thread(target=scraper, args=(seq,)) for seq in sequences]
-                   + [threading.Thread(target=killer)])
+        threads = (
+            [threading.Thread(target=client, args=(db,)) for db in three_tenants for _ in range(2)]
+            + [threading.Thread(target=scraper, args=(seq,)) for seq in sequences]
+            + [threading.Thread(target=killer)]
+        )
         for t in threads:
             t.start()
         time.sleep(9)
@@ -144,10 +163,12 @@ def test_sigkills_and_concurrent_scrapers_keep_counts_exact_and_monotonic(three_
 def test_two_instances_on_one_directory_never_mix(three_tenants, tmp_path):
     shared = str(tmp_path / "shared-metrics")
     a, b, _c = three_tenants
-    one = odoo_harness.OdooServer(workers=2, max_cron_threads=0, dbfilter="^%d$",
-                                  options={"observability_metrics_dir": shared})
-    two = odoo_harness.OdooServer(workers=2, max_cron_threads=0, dbfilter="^%d$",
-                                  options={"observability_metrics_dir": shared})
+    one = odoo_harness.OdooServer(
+        workers=2, max_cron_threads=0, dbfilter="^%d$", options={"observability_metrics_dir": shared}
+    )
+    two = odoo_harness.OdooServer(
+        workers=2, max_cron_threads=0, dbfilter="^%d$", options={"observability_metrics_dir": shared}
+    )
     with one, two:
         for _ in range(6):
             assert tenant_get(one, a, timeout=60).status_code == 200
@@ -167,8 +188,13 @@ def test_two_instances_on_one_directory_never_mix(three_tenants, tmp_path):
         before = sorted(os.listdir(shared))
         conf = one.write_config()
         cmd = [*odoo_harness.odoo_cmd(), "-c", str(conf), "--logfile=" + str(tmp_path / "3.log")]
-        third = subprocess.Popen(cmd, cwd=odoo_harness.ROOT, start_new_session=True,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        third = subprocess.Popen(
+            cmd,
+            cwd=odoo_harness.ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             third.wait(90)
         except subprocess.TimeoutExpired:
@@ -189,13 +215,18 @@ def test_full_filesystem_under_the_metrics_directory(three_tenants, tmp_path):
     a, _b, _c = three_tenants
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mnt)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mnt)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root): %s" % mounted.stderr.strip())
     try:
-        srv = odoo_harness.OdooServer(workers=2, max_cron_threads=0, dbfilter="^%d$",
-                                      options={"observability_metrics_dir": str(mnt / "m")})
+        srv = odoo_harness.OdooServer(
+            workers=2,
+            max_cron_threads=0,
+            dbfilter="^%d$",
+            options={"observability_metrics_dir": str(mnt / "m")},
+        )
         with srv:
             assert tenant_get(srv, a, timeout=60).status_code == 200
             workers = http_workers(srv)
@@ -213,8 +244,13 @@ def test_full_filesystem_under_the_metrics_directory(three_tenants, tmp_path):
                 time.sleep(0.3)
             respawned = http_workers(srv)
             assert len(respawned) == 2, respawned
-            paths = [ROUTE, "/web/webclient/version_info", "/web/health", "/web/database/selector",
-                     "/nothing/here"] + ["/x%d" % i for i in range(40)]
+            paths = [
+                ROUTE,
+                "/web/webclient/version_info",
+                "/web/health",
+                "/web/database/selector",
+                "/nothing/here",
+            ] + ["/x%d" % i for i in range(40)]
             for path in paths * 2:  # new series on a full disk, served by both workers
                 r = tenant_get(srv, a, path)
                 assert r.status_code < 500, (path, r.status_code)

@@ -6,6 +6,7 @@
 - the dedicated port answers while every HTTP worker is held by slow clients;
 - a broken metrics store never fails a request.
 """
+
 import contextlib
 import os
 import signal
@@ -25,8 +26,11 @@ TAG = "lotest_m4e"
 
 
 def parse(text):
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 def sample(scraped, name, **labels):
@@ -51,10 +55,17 @@ def tenants(two_tenants):
 def server(tenants):
     metrics_port = odoo_harness.free_port()
     srv = odoo_harness.OdooServer(
-        workers=2, max_cron_threads=1, dbfilter="^%d$",
-        options={"limit_request": 4, "http_interface": "0.0.0.0",
-                 "observability_metrics_port": metrics_port, "observability_metrics_interface": "0.0.0.0"},
-        env={"ODOO_HTTP_SOCKET_TIMEOUT": "30"})
+        workers=2,
+        max_cron_threads=1,
+        dbfilter="^%d$",
+        options={
+            "limit_request": 4,
+            "http_interface": "0.0.0.0",
+            "observability_metrics_port": metrics_port,
+            "observability_metrics_interface": "0.0.0.0",
+        },
+        env={"ODOO_HTTP_SOCKET_TIMEOUT": "30"},
+    )
     srv.metrics_url = "http://127.0.0.1:%s" % metrics_port
     srv.metrics_port = metrics_port
     with srv:
@@ -62,8 +73,12 @@ def server(tenants):
 
 
 def tenant_get(srv, db, path, timeout=30):
-    return requests.get(srv.url + path, headers={"Host": "%s.localhost:%s" % (db, srv.http_port)},
-                        timeout=timeout, allow_redirects=False)
+    return requests.get(
+        srv.url + path,
+        headers={"Host": "%s.localhost:%s" % (db, srv.http_port)},
+        timeout=timeout,
+        allow_redirects=False,
+    )
 
 
 def test_auth_without_token(server):
@@ -75,8 +90,9 @@ def test_auth_without_token(server):
         for header in ({"X-Forwarded-For": "127.0.0.1"}, {"Forwarded": "for=127.0.0.1"}):
             r = requests.get(base + "/metrics", headers=header, timeout=10)
             assert r.status_code == 403, (base, header)
-        r = requests.get(base + "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"},
-                         timeout=10)
+        r = requests.get(
+            base + "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}, timeout=10
+        )
         assert r.headers["Content-Type"].startswith("application/openmetrics-text")
         assert r.text.endswith("# EOF\n")
     ip = non_loopback_ip()
@@ -122,8 +138,11 @@ def _lock_and_kill_worker(db):
             deadline = time.time() + 30
             while pid is None and time.time() < deadline:
                 with contextlib.closing(odoo_harness.pg_connect()) as mon, mon.cursor() as mcr:
-                    mcr.execute("SELECT application_name FROM pg_stat_activity WHERE datname = %s "
-                                "AND wait_event_type = 'Lock' AND application_name LIKE 'odoo-%%'", (db,))
+                    mcr.execute(
+                        "SELECT application_name FROM pg_stat_activity WHERE datname = %s "
+                        "AND wait_event_type = 'Lock' AND application_name LIKE 'odoo-%%'",
+                        (db,),
+                    )
                     row = mcr.fetchone()
                 if row:
                     pid = int(row[0].split("-")[1])
@@ -165,19 +184,34 @@ def test_exact_counts_per_tenant_across_recycling_and_sigkill(server, tenants):
             break
         time.sleep(0.5)
     for db in (a, b):
-        got = sample(scraped, "odoo_http_requests_total", tenant=db, route="/web/login", method="GET",
-                     status="2xx")
+        got = sample(
+            scraped, "odoo_http_requests_total", tenant=db, route="/web/login", method="GET", status="2xx"
+        )
         assert got == answered[db], (db, got, answered)
         for status in ("3xx", "4xx", "5xx"):
-            assert sample(scraped, "odoo_http_requests_total", tenant=db, route="/web/login", method="GET",
-                          status=status) is None
+            assert (
+                sample(
+                    scraped,
+                    "odoo_http_requests_total",
+                    tenant=db,
+                    route="/web/login",
+                    method="GET",
+                    status=status,
+                )
+                is None
+            )
         assert sample(scraped, "odoo_tenant_sql_queries_total", tenant=db) > 0
         assert sample(scraped, "odoo_tenant_request_seconds_total", tenant=db) > 0
     # histograms carry no tenant, and their counts are never lower than the counter
     # (the slow clients of another test also reached /web/login, without a tenant)
     hist = sample(scraped, "odoo_http_request_duration_seconds_count", route="/web/login", method="GET")
-    counted = sum(v for (name, labels), v in scraped.items() if name == "odoo_http_requests_total"
-                  and ("route", "/web/login") in labels and ("method", "GET") in labels)
+    counted = sum(
+        v
+        for (name, labels), v in scraped.items()
+        if name == "odoo_http_requests_total"
+        and ("route", "/web/login") in labels
+        and ("method", "GET") in labels
+    )
     assert hist == counted >= answered[a] + answered[b]
     assert sample(scraped, "odoo_http_request_sql_queries_count", route="/web/login") == hist
     # counters never went down
@@ -190,8 +224,10 @@ def test_exact_counts_per_tenant_across_recycling_and_sigkill(server, tenants):
     assert sample(scraped, "odoo_http_requests_in_flight") == 0  # the killed request is not in flight
     # the main port sees the same numbers (answered without a database in multi-db mode)
     main = parse(requests.get(server.url + "/metrics", timeout=10).text)
-    assert sample(main, "odoo_http_requests_total", tenant=a, route="/web/login", method="GET",
-                  status="2xx") == answered[a]
+    assert (
+        sample(main, "odoo_http_requests_total", tenant=a, route="/web/login", method="GET", status="2xx")
+        == answered[a]
+    )
     assert sample(main, "odoo_http_requests_in_flight") == 1  # this scrape
     # files stay bounded by concurrent processes, not by the ~10 workers that lived
     metrics_dir = instance.default_directory(server.http_port)  # local, per boot: not under data_dir
@@ -206,10 +242,14 @@ def test_token_and_broken_store(odoo_available, tmp_path):
     blocker.write_text("a file where the metrics directory should be")
     metrics_port = odoo_harness.free_port()
     srv = odoo_harness.OdooServer(
-        workers=2, max_cron_threads=0,
-        options={"observability_metrics_port": metrics_port,
-                 "observability_metrics_dir": str(blocker / "metrics")},
-        env={"ODOO_OBSERVABILITY_METRICS_TOKEN": "Zq9-token"})
+        workers=2,
+        max_cron_threads=0,
+        options={
+            "observability_metrics_port": metrics_port,
+            "observability_metrics_dir": str(blocker / "metrics"),
+        },
+        env={"ODOO_OBSERVABILITY_METRICS_TOKEN": "Zq9-token"},
+    )
     with srv:
         for base in (srv.url, "http://127.0.0.1:%s" % metrics_port):
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Zq9-token"}):
@@ -219,8 +259,11 @@ def test_token_and_broken_store(odoo_available, tmp_path):
             r = requests.get(base + "/metrics", headers={"Authorization": "Bearer Zq9-token"}, timeout=10)
             assert r.status_code == 200
             assert "odoo_build_info{" in r.text
-            r = requests.get(base + "/metrics", timeout=10,
-                             headers={"Authorization": "Bearer Zq9-token", "X-Forwarded-For": "1.2.3.4"})
+            r = requests.get(
+                base + "/metrics",
+                timeout=10,
+                headers={"Authorization": "Bearer Zq9-token", "X-Forwarded-For": "1.2.3.4"},
+            )
             assert r.status_code == 200
         # the store is broken: requests still succeed, untouched
         for _ in range(5):

@@ -1,6 +1,7 @@
 """Odoo 19.0's graceful reload (SIGHUP): the master re-executes itself, old and new workers
 overlap, and the metrics directory is kept: request counters go on from where they were, the
 instance lock stays with the instance (no private directory, nothing wiped)."""
+
 import os
 import signal
 import time
@@ -15,16 +16,21 @@ pytestmark = [pytest.mark.odoo, pytest.mark.slow, pytest.mark.timeout(600)]
 
 def requests_total(srv):
     text = requests.get(srv.url + "/metrics", timeout=30).text
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "odoo_http_requests_total" and s.labels.get("route") == "/health/live")
+    return sum(
+        s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name == "odoo_http_requests_total" and s.labels.get("route") == "/health/live"
+    )
 
 
 def test_counters_survive_a_graceful_reload(odoo_available, tmp_path):
     if odoo_harness.series_major() < 19:
         pytest.skip("Odoo 18.0 has no graceful reload (SIGHUP restarts the server)")
     metrics_dir = tmp_path / "metrics"
-    srv = odoo_harness.OdooServer(workers=2, max_cron_threads=0,
-                                  options={"observability_metrics_dir": str(metrics_dir)})
+    srv = odoo_harness.OdooServer(
+        workers=2, max_cron_threads=0, options={"observability_metrics_dir": str(metrics_dir)}
+    )
     with srv:
         for _ in range(7):
             assert requests.get(srv.url + "/health/live", timeout=30).status_code == 200

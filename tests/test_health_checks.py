@@ -1,4 +1,5 @@
 """Readiness checks against the real PostgreSQL and Redis."""
+
 import json
 import socket
 import time

@@ -1,4 +1,5 @@
 """Workflow ledger against a real PostgreSQL: batched upserts, exact sums, retries, fork safety."""
+
 import contextlib
 import multiprocessing
 import os
@@ -64,9 +65,11 @@ class _Spy:
 
 def rows(dbname):
     with contextlib.closing(odoo_harness.pg_connect(dbname)) as conn, conn.cursor() as cr:
-        cr.execute("SELECT workflow, outcome, count, duration_sum, sql_queries_sum, duration_buckets, "
-                   "start_delay_buckets, minute FROM logistics_workflow_ledger "
-                   "ORDER BY minute, workflow, outcome")
+        cr.execute(
+            "SELECT workflow, outcome, count, duration_sum, sql_queries_sum, duration_buckets, "
+            "start_delay_buckets, minute FROM logistics_workflow_ledger "
+            "ORDER BY minute, workflow, outcome"
+        )
         return cr.fetchall()
 
 
@@ -197,8 +200,9 @@ def _record_then_die(spool_dir, dbname, n, die_after_commit):
             yield cr
         os.kill(os.getpid(), signal.SIGKILL)  # committed; the spool file is still there
 
-    led = ledger.Ledger(connect=connect_then_die if die_after_commit else None, interval=3600,
-                        spool_dir=spool_dir)
+    led = ledger.Ledger(
+        connect=connect_then_die if die_after_commit else None, interval=3600, spool_dir=spool_dir
+    )
     for i in range(n):
         led.record(dbname, "pod_sync", "failure" if i % 4 == 0 else "success", 0.01 * i)
     if die_after_commit:
@@ -210,8 +214,9 @@ def _record_then_die(spool_dir, dbname, n, die_after_commit):
 def test_sigkilled_process_runs_are_adopted_exactly_once(tenant_dbs, tmp_path, die_after_commit):
     dbname, spool = tenant_dbs[0], str(tmp_path / "spool")
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_record_then_die, args=(spool, dbname, 1000, die_after_commit))
-             for _ in range(3)]
+    procs = [
+        ctx.Process(target=_record_then_die, args=(spool, dbname, 1000, die_after_commit)) for _ in range(3)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:

@@ -1,4 +1,5 @@
 """JSON log formatter: fields, correlation, redaction, robustness (Odoo-free)."""
+
 import json
 import logging
 import sys
@@ -18,8 +19,9 @@ def make_record(msg, *args, name="odoo.test", level=logging.INFO, exc_info=None,
 
 
 def fmt(record, static=None):
-    line = logfmt.JsonFormatter(static or {"env": "test", "service": "odoo", "region": "eu",
-                                           "release": "r1"}).format(record)
+    line = logfmt.JsonFormatter(
+        static or {"env": "test", "service": "odoo", "region": "eu", "release": "r1"}
+    ).format(record)
     assert "\n" not in line and "\r" not in line
     return json.loads(line)
 
@@ -39,13 +41,33 @@ def test_base_fields_and_taxonomy():
 
 
 def test_request_context_and_werkzeug_access_line_become_numbers():
-    ctx = context.begin_request({"HTTP_TRACEPARENT": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
-                                 "HTTP_X_REQUEST_ID": "req-42", "REQUEST_METHOD": "GET"})
-    context.finish_request(**{"http.status": 200, "http.route": "/web/login", "duration_ms": 12.5,
-                              "sql.count": 7, "sql.ms": 1.25, "tenant": "db1"})
-    rec = make_record('%s - - [%s] "%s" %s %s\n', "127.0.0.1", "01/Jan/2025 10:00:00",
-                      "GET /web/login?password=hunter2 HTTP/1.1", "200", "-", name="werkzeug",
-                      perf_info="7 0.001 0.011")
+    ctx = context.begin_request(
+        {
+            "HTTP_TRACEPARENT": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+            "HTTP_X_REQUEST_ID": "req-42",
+            "REQUEST_METHOD": "GET",
+        }
+    )
+    context.finish_request(
+        **{
+            "http.status": 200,
+            "http.route": "/web/login",
+            "duration_ms": 12.5,
+            "sql.count": 7,
+            "sql.ms": 1.25,
+            "tenant": "db1",
+        }
+    )
+    rec = make_record(
+        '%s - - [%s] "%s" %s %s\n',
+        "127.0.0.1",
+        "01/Jan/2025 10:00:00",
+        "GET /web/login?password=hunter2 HTTP/1.1",
+        "200",
+        "-",
+        name="werkzeug",
+        perf_info="7 0.001 0.011",
+    )
     out = fmt(rec)
     assert out["request_id"] == "req-42"
     assert out["trace_id"] == "a" * 32 and out["span_id"] == ctx["span_id"] and out["span_id"] != "b" * 16
@@ -56,16 +78,32 @@ def test_request_context_and_werkzeug_access_line_become_numbers():
 
 
 def test_access_line_without_context_uses_perf_info():
-    rec = make_record('%s - - [%s] "%s" %s %s\n', "127.0.0.1", "x", "POST /x HTTP/1.1", "404", "12",
-                      name="werkzeug", perf_info="3 0.002 0.010")
+    rec = make_record(
+        '%s - - [%s] "%s" %s %s\n',
+        "127.0.0.1",
+        "x",
+        "POST /x HTTP/1.1",
+        "404",
+        "12",
+        name="werkzeug",
+        perf_info="3 0.002 0.010",
+    )
     out = fmt(rec)
     assert out["http.status"] == 404 and out["sql.count"] == 3
     assert out["sql.ms"] == 2.0 and out["duration_ms"] == 12.0
 
 
 def test_workflow_extra_fields():
-    out = fmt(make_record("workflow run", workflow="dispatch", outcome="failure", reference="WH/OUT/1",
-                          duration_ms="15.5", **{"sql.count": 12}))
+    out = fmt(
+        make_record(
+            "workflow run",
+            workflow="dispatch",
+            outcome="failure",
+            reference="WH/OUT/1",
+            duration_ms="15.5",
+            **{"sql.count": 12},
+        )
+    )
     assert out["workflow"] == "dispatch" and out["outcome"] == "failure"
     assert out["duration_ms"] == 15.5 and out["sql.count"] == 12
 
@@ -81,8 +119,15 @@ def test_secrets_are_redacted():
     ]
     for text in secrets:
         out = fmt(make_record("%s", text))
-        for secret in ("abcdefghijklmnop123", "dXNlcjpwYXNz", "s3cr3t-pw", "KEY0123456789", "TOK0123456789",
-                       "dbpass123", "zzzzzzzzzzzzzzzzzz"):
+        for secret in (
+            "abcdefghijklmnop123",
+            "dXNlcjpwYXNz",
+            "s3cr3t-pw",
+            "KEY0123456789",
+            "TOK0123456789",
+            "dbpass123",
+            "zzzzzzzzzzzzzzzzzz",
+        ):
             assert secret not in out["msg"], (text, out["msg"])
         assert "[REDACTED]" in out["msg"]
     assert fmt(make_record('{"login": "admin"}'))["msg"] == '{"login": "admin"}'
@@ -132,7 +177,7 @@ def test_exception_stack_is_the_traceback_python_prints():
         line for line in expected.splitlines(True) if line.strip(" ^~\n") or not line.strip()
     ).replace("password=inner", "password=[REDACTED]")
     out = fmt(make_record("failed", level=logging.ERROR, exc_info=info))
-    assert out["exc.stack"] == expected[-logfmt.MAX_STACK:]
+    assert out["exc.stack"] == expected[-logfmt.MAX_STACK :]
     assert "[Previous line repeated" in out["exc.stack"] and out["exc.type"] == "_Boom"
     for text in ("'password=x'", 'token="abc"', "password=abc", "Authorization: Bearer abcdefghij"):
         once = logfmt.redact(text)
@@ -178,10 +223,12 @@ def test_handler_writes_one_line_per_record(tmp_path):
 
 
 def test_url_userinfo_is_redacted():
-    for text, secret in (("redis://:s3cretRedis@cache:6379/0", "s3cretRedis"),
-                         ("postgres://u:p4ssw0rd@h/db", "p4ssw0rd"),
-                         ("broker amqp://guest:guestpw@mq:5672/ up", "guestpw"),
-                         ("https://ghp_TOKEN123456@github.com/x.git", "ghp_TOKEN123456")):
+    for text, secret in (
+        ("redis://:s3cretRedis@cache:6379/0", "s3cretRedis"),
+        ("postgres://u:p4ssw0rd@h/db", "p4ssw0rd"),
+        ("broker amqp://guest:guestpw@mq:5672/ up", "guestpw"),
+        ("https://ghp_TOKEN123456@github.com/x.git", "ghp_TOKEN123456"),
+    ):
         msg = fmt(make_record("connecting to %s", text))["msg"]
         assert secret not in msg and "[REDACTED]@" in msg, msg
     assert fmt(make_record("see https://example.com/a@b"))["msg"] == "see https://example.com/a@b"
@@ -233,8 +280,9 @@ def test_huge_messages_are_truncated_before_redaction():
     assert "abcdefghijk" not in json.dumps(out)
 
 
-@pytest.mark.parametrize("unit", ["a", "password", "token=", "://", "a@", "Bearer ", "'", "key",
-                                  "authorization: ", "x" * 31 + "-"])
+@pytest.mark.parametrize(
+    "unit", ["a", "password", "token=", "://", "a@", "Bearer ", "'", "key", "authorization: ", "x" * 31 + "-"]
+)
 def test_redaction_is_linear(unit):
     """The same characters cost the same CPU time in one 16 KiB text as in 32 texts of 512 bytes.
 

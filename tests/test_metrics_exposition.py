@@ -1,4 +1,5 @@
 """Exposition formats, collectors, auth decisions and configuration parsing."""
+
 import logging
 import os
 import time
@@ -21,8 +22,7 @@ def mdir(tmp_path):
 
 def samples(text, openmetrics=False):
     parser = parse_openmetrics if openmetrics else parse_text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in parser(text) for s in fam.samples}
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for fam in parser(text) for s in fam.samples}
 
 
 def test_text_and_openmetrics_parse_with_prometheus_client():
@@ -40,8 +40,21 @@ def test_text_and_openmetrics_parse_with_prometheus_client():
         assert got[("odoo_test_expo_seconds_bucket", (("le", "+Inf"), ("route", "/a")))] == 2
         assert got[("odoo_test_expo_seconds_count", (("route", "/a"),))] == 2
         assert got[("odoo_test_expo_seconds_sum", (("route", "/a"),))] == pytest.approx(5.05)
-        assert got[("odoo_build_info", (("env", "prod"), ("region", "eu"), ("release", "r1"),
-                                        ("service", "odoo"), ("version", "18.0")))] == 1
+        assert (
+            got[
+                (
+                    "odoo_build_info",
+                    (
+                        ("env", "prod"),
+                        ("region", "eu"),
+                        ("release", "r1"),
+                        ("service", "odoo"),
+                        ("version", "18.0"),
+                    ),
+                )
+            ]
+            == 1
+        )
     assert exposition.generate(True).decode().endswith("# EOF\n")
 
 
@@ -101,10 +114,16 @@ def test_labels_by_name_or_position_are_one_series_and_bad_labels_fail_open(capl
     h.labels(route="/a").observe(0.05)
     h.labels("/a").observe(0.5)
     with caplog.at_level(logging.WARNING):
-        for bad in (lambda: c.labels(tenant="a", key="k"), lambda: c.labels("a", "k"),
-                    lambda: c.labels(tenant="a", key="k", child="c", extra="x"),
-                    lambda: c.labels("a", "k", "c", "d"), lambda: c.labels(tenant="a", key="k", kid="c"),
-                    lambda: k.labels("x"), lambda: h.labels(), lambda: h.labels(path="/a")):
+        for bad in (
+            lambda: c.labels(tenant="a", key="k"),
+            lambda: c.labels("a", "k"),
+            lambda: c.labels(tenant="a", key="k", child="c", extra="x"),
+            lambda: c.labels("a", "k", "c", "d"),
+            lambda: c.labels(tenant="a", key="k", kid="c"),
+            lambda: k.labels("x"),
+            lambda: h.labels(),
+            lambda: h.labels(path="/a"),
+        ):
             child = bad()
             child.inc()
             child.observe(1)
@@ -117,19 +136,22 @@ def test_labels_by_name_or_position_are_one_series_and_bad_labels_fail_open(capl
     assert sum(1 for name, _labels in got if name == "odoo_test_lbl_total") == 2
 
 
-@pytest.mark.parametrize("token,headers,peer,expected", [
-    (None, {}, "127.0.0.1", 200),
-    (None, {}, "::1", 200),
-    (None, {}, "::ffff:127.0.0.1", 200),
-    (None, {"X-Forwarded-For": "127.0.0.1"}, "127.0.0.1", 403),
-    (None, {"Forwarded": "for=127.0.0.1"}, "127.0.0.1", 403),
-    (None, {}, "10.1.2.3", 403),
-    ("s3cret", {}, "127.0.0.1", 401),
-    ("s3cret", {"Authorization": "Bearer wrong"}, "127.0.0.1", 401),
-    ("s3cret", {"Authorization": "Basic czNjcmV0"}, "127.0.0.1", 401),
-    ("s3cret", {"Authorization": "Bearer s3cret"}, "10.1.2.3", 200),
-    ("s3cret", {"Authorization": "bearer s3cret", "X-Forwarded-For": "1.2.3.4"}, "10.1.2.3", 200),
-])
+@pytest.mark.parametrize(
+    "token,headers,peer,expected",
+    [
+        (None, {}, "127.0.0.1", 200),
+        (None, {}, "::1", 200),
+        (None, {}, "::ffff:127.0.0.1", 200),
+        (None, {"X-Forwarded-For": "127.0.0.1"}, "127.0.0.1", 403),
+        (None, {"Forwarded": "for=127.0.0.1"}, "127.0.0.1", 403),
+        (None, {}, "10.1.2.3", 403),
+        ("s3cret", {}, "127.0.0.1", 401),
+        ("s3cret", {"Authorization": "Bearer wrong"}, "127.0.0.1", 401),
+        ("s3cret", {"Authorization": "Basic czNjcmV0"}, "127.0.0.1", 401),
+        ("s3cret", {"Authorization": "Bearer s3cret"}, "10.1.2.3", 200),
+        ("s3cret", {"Authorization": "bearer s3cret", "X-Forwarded-For": "1.2.3.4"}, "10.1.2.3", 200),
+    ],
+)
 def test_auth_matrix(token, headers, peer, expected):
     assert auth.check(headers, peer, token) == expected
 
@@ -139,7 +161,8 @@ def test_metrics_response_content_types():
     status, headers, _body = exposition.metrics_response({}, "127.0.0.1", cfg)
     assert status == 200 and dict(headers)["Content-Type"] == exposition.TEXT_CONTENT_TYPE
     status, headers, body = exposition.metrics_response(
-        {"Accept": "application/openmetrics-text; version=1.0.0"}, "127.0.0.1", cfg)
+        {"Accept": "application/openmetrics-text; version=1.0.0"}, "127.0.0.1", cfg
+    )
     assert dict(headers)["Content-Type"].startswith("application/openmetrics-text")
     assert body.endswith(b"# EOF\n")
     cfg.metrics_token = "t"
@@ -155,16 +178,28 @@ def test_config_defaults_env_overrides_and_bad_values(caplog):
     assert os.stat(os.path.dirname(cfg.metrics_dir)).st_mode & 0o777 == 0o700
     assert (cfg.env, cfg.region, cfg.service, cfg.release) == ("prod", "default", "odoo", "18.0")
     assert cfg.max_tenants == 500 and cfg.max_routes == 200 and cfg.metrics_port is None
-    cfg = config.load({"observability_metrics_port": "9100", "observability_env": "staging"},
-                      environ={"ODOO_OBSERVABILITY_ENV": "dev",
-                               "ODOO_OBSERVABILITY_METRICS_TOKEN": "Zq9secret"})
+    cfg = config.load(
+        {"observability_metrics_port": "9100", "observability_env": "staging"},
+        environ={"ODOO_OBSERVABILITY_ENV": "dev", "ODOO_OBSERVABILITY_METRICS_TOKEN": "Zq9secret"},
+    )
     assert cfg.metrics_port == 9100 and cfg.env == "dev" and cfg.metrics_token == "Zq9secret"
     assert "Zq9secret" not in repr(cfg)
     with caplog.at_level(logging.ERROR):
-        cfg = config.load({"observability_metrics_port": "nine", "observability_redis_url": "http://x",
-                           "observability_log_format": "xml", "observability_max_tenants": "-1"}, environ={})
+        cfg = config.load(
+            {
+                "observability_metrics_port": "nine",
+                "observability_redis_url": "http://x",
+                "observability_log_format": "xml",
+                "observability_max_tenants": "-1",
+            },
+            environ={},
+        )
     assert cfg.metrics_port is None and cfg.redis_url is None
     assert cfg.log_format == "text" and cfg.max_tenants == 500
-    for key in ("observability_metrics_port", "observability_redis_url", "observability_log_format",
-                "observability_max_tenants"):
+    for key in (
+        "observability_metrics_port",
+        "observability_redis_url",
+        "observability_log_format",
+        "observability_max_tenants",
+    ):
         assert key in caplog.text

@@ -7,6 +7,7 @@ Two databases, as operators run them:
 Each run installs our addons with ``--test-enable`` and fails on any failed/errored Odoo test.
 Install and uninstall are checked on both.
 """
+
 import re
 
 import odoo_harness
@@ -26,11 +27,24 @@ def _test_tags():
 
 def _run_suite(db, log_dir, modules="logistics_observability,logistics_slo"):
     proc = odoo_harness.run_odoo(
-        ["-d", db, "-i", modules, "--test-enable",
-         "--test-tags", _test_tags(), "--stop-after-init", "--max-cron-threads=0", "--log-level=test",
-         # tours need the HTTP server: a free port, so concurrent runs on one machine never collide
-         "--http-port", str(odoo_harness.free_port())],
-        timeout=1500, log_path=log_dir / ("%s.log" % db))
+        [
+            "-d",
+            db,
+            "-i",
+            modules,
+            "--test-enable",
+            "--test-tags",
+            _test_tags(),
+            "--stop-after-init",
+            "--max-cron-threads=0",
+            "--log-level=test",
+            # tours need the HTTP server: a free port, so concurrent runs on one machine never collide
+            "--http-port",
+            str(odoo_harness.free_port()),
+        ],
+        timeout=1500,
+        log_path=log_dir / ("%s.log" % db),
+    )
     matches = list(RESULT.finditer(proc.stdout))
     match = matches[-1] if matches else None
     failures = [line for line in proc.stdout.splitlines() if " ERROR " in line or " CRITICAL " in line]
@@ -39,12 +53,17 @@ def _run_suite(db, log_dir, modules="logistics_observability,logistics_slo"):
 
 def _report(name, proc, match, failures):
     assert match, "Odoo printed no test report for %s (rc=%s):\n%s" % (
-        name, proc.returncode, proc.stdout[-4000:])
+        name,
+        proc.returncode,
+        proc.stdout[-4000:],
+    )
     failed, errors, ran = (int(g) for g in match.groups())
     print("\nodoo tests [%s]: %d run, %d failed, %d error(s)" % (name, ran, failed, errors))
     assert ran > 0, "no Odoo test ran in %s" % name
-    assert (failed, errors) == (0, 0) and proc.returncode == 0, (
-        "Odoo tests failed in %s:\n%s" % (name, "\n".join(failures[-60:])))
+    assert (failed, errors) == (0, 0) and proc.returncode == 0, "Odoo tests failed in %s:\n%s" % (
+        name,
+        "\n".join(failures[-60:]),
+    )
 
 
 def _uninstall(db):
@@ -76,8 +95,12 @@ def test_suite_on_logistics_database(odoo_available, make_db, tmp_path):
     proc, match, failures = _run_suite(db, tmp_path, "logistics_observability,logistics_slo," + DEMO_CARRIER)
     _report("logistics", proc, match, failures)
     installed = odoo_harness.installed_modules(db)
-    for glue in ("logistics_observability_sale", "logistics_observability_stock",
-                 "logistics_observability_account", "logistics_observability_delivery"):
+    for glue in (
+        "logistics_observability_sale",
+        "logistics_observability_stock",
+        "logistics_observability_account",
+        "logistics_observability_delivery",
+    ):
         if glue in odoo_harness.our_addons():
             assert glue in installed, "%s did not auto-install" % glue
     _uninstall(db)

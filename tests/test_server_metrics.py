@@ -1,4 +1,5 @@
 """The server's contract metrics (core/server_metrics.py): one grouped update per request."""
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -15,8 +16,11 @@ def mdir(tmp_path):
 
 def scrape():
     text = exposition.generate(False).decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 def test_a_request_records_every_http_series_once():

@@ -1,4 +1,5 @@
 """``odoo-bin slo_rules``: rules, promtool tests and OpenSLO from real tenant databases."""
+
 import shutil
 import subprocess
 
@@ -19,9 +20,15 @@ env.cr.commit()
 
 
 def slo_rules(*args):
-    cmd = [*odoo_harness.odoo_cmd(),
-           "--addons-path=" + odoo_harness.addons_path(), "slo_rules", "--db_host=" + odoo_harness.PG["host"],
-           "--db_port=%s" % odoo_harness.PG["port"], "--db_user=" + odoo_harness.PG["user"], *args]
+    cmd = [
+        *odoo_harness.odoo_cmd(),
+        "--addons-path=" + odoo_harness.addons_path(),
+        "slo_rules",
+        "--db_host=" + odoo_harness.PG["host"],
+        "--db_port=%s" % odoo_harness.PG["port"],
+        "--db_user=" + odoo_harness.PG["user"],
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=odoo_harness.ROOT)
 
 
@@ -32,8 +39,20 @@ def test_slo_rules_command(base_template, make_db, tmp_path):
         assert proc.returncode == 0, proc.stdout[-3000:]
     out = tmp_path / "rules" / "slo.yml"
     tests = tmp_path / "tests" / "slo_test.yml"
-    args = ["-d", dbs[0], "-d", dbs[1], "-o", str(out), "--tests", str(tests),
-            "--openslo", str(tmp_path / "openslo.yml"), "--alertmanager", str(tmp_path / "am.yml")]
+    args = [
+        "-d",
+        dbs[0],
+        "-d",
+        dbs[1],
+        "-o",
+        str(out),
+        "--tests",
+        str(tests),
+        "--openslo",
+        str(tmp_path / "openslo.yml"),
+        "--alertmanager",
+        str(tmp_path / "am.yml"),
+    ]
     if shutil.which("promtool"):
         args.append("--verify")
     proc = slo_rules(*args)
@@ -44,8 +63,10 @@ def test_slo_rules_command(base_template, make_db, tmp_path):
     assert 'slo="pod_sync_success_ratio"' in exprs and 'slo="dispatch_latency_10s"' in exprs
     assert yaml.safe_load(tests.read_text())["rule_files"] == ["../rules/slo.yml"]
     docs = list(yaml.safe_load_all((tmp_path / "openslo.yml").read_text()))
-    targets = {(d["spec"]["service"], d["metadata"]["labels"]["slo"][0]): d["spec"]["objectives"][0]["target"]
-               for d in docs}
+    targets = {
+        (d["spec"]["service"], d["metadata"]["labels"]["slo"][0]): d["spec"]["objectives"][0]["target"]
+        for d in docs
+    }
     assert targets[(dbs[0], "pod_sync_success_ratio")] == 0.995
     assert targets[(dbs[1], "pod_sync_success_ratio")] == 0.98
 

@@ -1,6 +1,7 @@
 """End to end: real Prometheus scrapes a real prefork Odoo serving workflow traffic for two
 tenants with different objectives, loads the generated rules, and its SLI agrees with the
 ledger's SLI for the same window within 1 %."""
+
 import contextlib
 import datetime
 import shutil
@@ -52,12 +53,20 @@ class Prometheus:
             "global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\n  evaluation_interval: 1s\n"
             "rule_files: [rules.yml]\n"
             "scrape_configs:\n  - job_name: odoo\n    static_configs:\n"
-            "      - targets: ['127.0.0.1:%s']\n" % odoo_port)
+            "      - targets: ['127.0.0.1:%s']\n" % odoo_port
+        )
         self.proc = subprocess.Popen(
-            ["prometheus", "--config.file=%s" % (self.tmp / "prometheus.yml"),
-             "--storage.tsdb.path=%s" % (self.tmp / "data"), "--web.listen-address=127.0.0.1:%s" % self.port,
-             "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=open(self.tmp / "prometheus.log", "w"), start_new_session=True)
+            [
+                "prometheus",
+                "--config.file=%s" % (self.tmp / "prometheus.yml"),
+                "--storage.tsdb.path=%s" % (self.tmp / "data"),
+                "--web.listen-address=127.0.0.1:%s" % self.port,
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "prometheus.log", "w"),
+            start_new_session=True,
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             with contextlib.suppress(requests.RequestException):
@@ -100,9 +109,11 @@ class Prometheus:
 def ledger_state(db, defn):
     """The ledger's SLI over the burn windows (minute ledger, as the cron computes it)."""
     with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
-        cr.execute("SELECT minute, workflow, outcome, count, duration_buckets, start_delay_buckets "
-                   "FROM logistics_workflow_ledger "
-                   "WHERE minute > now() at time zone 'UTC' - interval '2 hours'")
+        cr.execute(
+            "SELECT minute, workflow, outcome, count, duration_buckets, start_delay_buckets "
+            "FROM logistics_workflow_ledger "
+            "WHERE minute > now() at time zone 'UTC' - interval '2 hours'"
+        )
         names = ("minute", "workflow", "outcome", "count", "duration_buckets", "start_delay_buckets")
         rows = [dict(zip(names, r, strict=True)) for r in cr.fetchall()]
     return slo_math.evaluate_rows(defn, rows, [], datetime.datetime.utcnow())
@@ -110,20 +121,32 @@ def ledger_state(db, defn):
 
 def post_events(srv, db, key, events):
     for i in range(0, len(events), 100):
-        resp = requests.post(srv.url + "/logistics_observability/events", json=events[i:i + 100],
-                             headers={"Authorization": "Bearer " + key, "Host": "%s.localhost" % db},
-                             timeout=30)
+        resp = requests.post(
+            srv.url + "/logistics_observability/events",
+            json=events[i : i + 100],
+            headers={"Authorization": "Bearer " + key, "Host": "%s.localhost" % db},
+            timeout=30,
+        )
         assert resp.status_code == 200, resp.text
 
 
 def rpc(srv, db, model, method, *args):
     """JSON-RPC as the demo admin, inside the server's own processes."""
+
     def call(service, meth, *a):
-        resp = requests.post(srv.url + "/jsonrpc", timeout=60, json={
-            "jsonrpc": "2.0", "method": "call", "params": {"service": service, "method": meth, "args": a}})
+        resp = requests.post(
+            srv.url + "/jsonrpc",
+            timeout=60,
+            json={
+                "jsonrpc": "2.0",
+                "method": "call",
+                "params": {"service": service, "method": meth, "args": a},
+            },
+        )
         body = resp.json()
         assert "error" not in body, body
         return body["result"]
+
     uid = call("common", "login", db, "admin", "admin")
     return call("object", "execute_kw", db, uid, "admin", model, method, list(args))
 
@@ -137,10 +160,15 @@ def make_events(runs, failures, slow):
     now = datetime.datetime.now(datetime.timezone.utc)
     out = []
     for i in range(runs):
-        out.append({"workflow": "pod_sync", "outcome": "failure" if i < failures else "success",
-                    "duration_ms": (5 * 3600 * 1000) if i >= runs - slow else 600000,
-                    "reference": "%s-%d" % (uuid.uuid4().hex[:8], i),
-                    "occurred_at": (now - datetime.timedelta(seconds=i % 50)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        out.append(
+            {
+                "workflow": "pod_sync",
+                "outcome": "failure" if i < failures else "success",
+                "duration_ms": (5 * 3600 * 1000) if i >= runs - slow else 600000,
+                "reference": "%s-%d" % (uuid.uuid4().hex[:8], i),
+                "occurred_at": (now - datetime.timedelta(seconds=i % 50)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
     return out
 
 
@@ -155,16 +183,32 @@ def test_prometheus_sli_matches_ledger(base_template):
             assert "APIKEY=" in proc.stdout, proc.stdout[-3000:]
             keys[suffix] = proc.stdout.split("APIKEY=")[1].split()[0]
         rules = subprocess.run(
-            [*odoo_harness.odoo_cmd(), "--addons-path=" + odoo_harness.addons_path(), "slo_rules",
-             "--db_host=" + odoo_harness.PG["host"], "--db_user=" + odoo_harness.PG["user"],
-             "-d", dbs["a"], "-d", dbs["b"], "-o", "-"],
-            capture_output=True, text=True, timeout=300, cwd=odoo_harness.ROOT)
+            [
+                *odoo_harness.odoo_cmd(),
+                "--addons-path=" + odoo_harness.addons_path(),
+                "slo_rules",
+                "--db_host=" + odoo_harness.PG["host"],
+                "--db_user=" + odoo_harness.PG["user"],
+                "-d",
+                dbs["a"],
+                "-d",
+                dbs["b"],
+                "-o",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=odoo_harness.ROOT,
+        )
         assert rules.returncode == 0, rules.stderr[-3000:]
         with odoo_harness.OdooServer(
-                workers=2, max_cron_threads=1, dbfilter="^%d$",
-                load="base,web,logistics_observability,logistics_slo",
-                options={"observability_ledger_flush_interval": 0.5,
-                         "db_name": ",".join(dbs.values())}) as srv:
+            workers=2,
+            max_cron_threads=1,
+            dbfilter="^%d$",
+            load="base,web,logistics_observability,logistics_slo",
+            options={"observability_ledger_flush_interval": 0.5, "db_name": ",".join(dbs.values())},
+        ) as srv:
             prom = Prometheus(srv.http_port, rules.stdout)
             try:
                 # warm-up: the first increment of a new series is invisible to rate()
@@ -175,8 +219,10 @@ def test_prometheus_sli_matches_ledger(base_template):
                 for suffix, (_obj, *shape) in TRAFFIC.items():
                     post_events(srv, dbs[suffix], keys[suffix], make_events(*shape))
                 for suffix, (_obj, runs, *_rest) in TRAFFIC.items():
-                    prom.wait_for('sum(odoo_workflow_runs_total{tenant="%s"})' % dbs[suffix],
-                                  lambda v, n=runs + 2: v == n)
+                    prom.wait_for(
+                        'sum(odoo_workflow_runs_total{tenant="%s"})' % dbs[suffix],
+                        lambda v, n=runs + 2: v == n,
+                    )
                 time.sleep(4)  # ledger flush, more scrapes and rule evaluations
                 for db in dbs.values():  # what the every-minute cron does, now
                     refresh_slos(srv, db)
@@ -201,11 +247,16 @@ def test_prometheus_sli_matches_ledger(base_template):
                     # the per-tenant objective is joined into the burn rate
                     burn = prom.value("tenant_slo:odoo_slo_burn_rate:rate5m" + sel)
                     assert burn == pytest.approx(ledger["windows"]["5m"]["burn_rate"], rel=0.05)
-                    fresh_defn = {"workflow": "pod_sync", "sli_type": "freshness", "threshold": 14400,
-                                  "objective": 0.95}
+                    fresh_defn = {
+                        "workflow": "pod_sync",
+                        "sli_type": "freshness",
+                        "threshold": 14400,
+                        "objective": 0.95,
+                    }
                     fresh = ledger_state(db, fresh_defn)["windows"]["30m"]["sli"]
-                    prom_fresh = prom.value('tenant_slo:odoo_slo_sli:ratio_rate30m{tenant="%s",slo="%s"}'
-                                            % (db, FRESH))
+                    prom_fresh = prom.value(
+                        'tenant_slo:odoo_slo_sli:ratio_rate30m{tenant="%s",slo="%s"}' % (db, FRESH)
+                    )
                     assert prom_fresh == pytest.approx(fresh, rel=0.01)
                 # same traffic shape, different objectives: tenant b burns slower than its error share
                 burn = 'tenant_slo:odoo_slo_burn_rate:rate30m{tenant="%s",slo="%s"}'

@@ -1,4 +1,5 @@
 """SLO math on known ledgers (pure Python, no Odoo)."""
+
 import datetime
 from itertools import pairwise
 
@@ -14,9 +15,14 @@ N_DELAY = len(buckets.START_DELAY) + 1
 
 
 def row(minutes_before_edge, workflow, outcome, count, dur=None, delay=None):
-    return {"minute": EDGE - datetime.timedelta(minutes=minutes_before_edge), "workflow": workflow,
-            "outcome": outcome, "count": count, "duration_buckets": dur or [count] + [0] * (N_DUR - 1),
-            "start_delay_buckets": delay or [0] * N_DELAY}
+    return {
+        "minute": EDGE - datetime.timedelta(minutes=minutes_before_edge),
+        "workflow": workflow,
+        "outcome": outcome,
+        "count": count,
+        "duration_buckets": dur or [count] + [0] * (N_DUR - 1),
+        "start_delay_buckets": delay or [0] * N_DELAY,
+    }
 
 
 def rollup(rows):
@@ -33,8 +39,16 @@ def rollup(rows):
     out = []
     for (hour, wf, oc), counts in hourly.items():
         count, dur, delay = counts.data[(wf, oc)]
-        out.append({"hour": hour, "workflow": wf, "outcome": oc, "count": count,
-                    "duration_buckets": dur, "start_delay_buckets": delay})
+        out.append(
+            {
+                "hour": hour,
+                "workflow": wf,
+                "outcome": oc,
+                "count": count,
+                "duration_buckets": dur,
+                "start_delay_buckets": delay,
+            }
+        )
     return minute, out
 
 
@@ -44,10 +58,13 @@ def evaluate(defn, rows):
 
 
 LEDGER = [
-    row(1, "dispatch", "success", 99), row(1, "dispatch", "failure", 1),
-    row(50, "dispatch", "success", 1), row(50, "dispatch", "failure", 9),   # 1h: one busy, one bad minute
+    row(1, "dispatch", "success", 99),
+    row(1, "dispatch", "failure", 1),
+    row(50, "dispatch", "success", 1),
+    row(50, "dispatch", "failure", 9),  # 1h: one busy, one bad minute
     row(100, "dispatch", "success", 400),
-    row(26 * 60, "dispatch", "success", 10000), row(26 * 60, "dispatch", "failure", 10),
+    row(26 * 60, "dispatch", "success", 10000),
+    row(26 * 60, "dispatch", "failure", 10),
     row(27 * 24 * 60, "dispatch", "success", 500),
     row(29 * 24 * 60, "dispatch", "failure", 10000),  # outside the 28-day window
     row(1, "invoicing", "failure", 1000),
@@ -69,7 +86,8 @@ def test_success_ratio_is_a_ratio_of_sums():
     assert st["budget_remaining"] == pytest.approx(1 - 20 / (0.01 * 11020), rel=1e-12)
     # at the 1h burn rate, what is left of the budget lasts remaining * window / burn
     assert st["time_to_exhaustion_hours"] == pytest.approx(
-        st["budget_remaining"] * 28 * 24 / ((10 / 110) / 0.01), rel=1e-12)
+        st["budget_remaining"] * 28 * 24 / ((10 / 110) / 0.01), rel=1e-12
+    )
     # 1h burn 9.1 is under 13.44 and the 5m burn is 1: nothing pages, most budget left
     assert st["firing"] == [] and st["status"] == "ok"
 
@@ -77,8 +95,12 @@ def test_success_ratio_is_a_ratio_of_sums():
 def test_status_and_tiers():
     factors = slo_math.tier_factors(28)
     assert factors == {"page_fast": 13.44, "page_slow": 5.6, "ticket_fast": 2.8, "ticket_slow": 0.933333}
-    assert slo_math.tier_factors(30) == {"page_fast": 14.4, "page_slow": 6.0, "ticket_fast": 3.0,
-                                         "ticket_slow": 1.0}
+    assert slo_math.tier_factors(30) == {
+        "page_fast": 14.4,
+        "page_slow": 6.0,
+        "ticket_fast": 3.0,
+        "ticket_slow": 1.0,
+    }
     healthy = [row(m, "dispatch", "success", 100) for m in range(1, 200, 7)]
     st = evaluate({"workflow": "dispatch", "sli_type": "success_ratio", "objective": 0.99}, healthy)
     assert st["status"] == "ok" and st["budget_remaining"] == 1.0 and st["time_to_exhaustion_hours"] is None
@@ -99,8 +121,8 @@ def test_page_fires_on_fast_burn():
 def test_latency_and_cron_on_time_use_bucket_grid():
     i10 = buckets.WORKFLOW_DURATION.index(10.0)
     dur = [0] * N_DUR
-    dur[i10] = 7        # exactly at the threshold: good
-    dur[i10 + 1] = 3    # just above: bad
+    dur[i10] = 7  # exactly at the threshold: good
+    dur[i10 + 1] = 3  # just above: bad
     rows = [row(2, "dispatch", "success", 10, dur=dur)]
     st = evaluate({"workflow": "dispatch", "sli_type": "latency", "threshold": 10, "objective": 0.99}, rows)
     assert (st["windows"]["5m"]["good"], st["windows"]["5m"]["total"]) == (7, 10)
@@ -112,19 +134,30 @@ def test_latency_and_cron_on_time_use_bucket_grid():
     assert (st["good"], st["total"]) == (9, 10)
 
 
-@pytest.mark.parametrize("defn, message", [
-    ({"workflow": "dispatch", "sli_type": "latency", "threshold": 7, "objective": 0.99},
-     "not a histogram bucket bound"),
-    ({"workflow": "cron", "sli_type": "cron_on_time", "threshold": 45, "objective": 0.99},
-     "grace 45 s of a cron_on_time SLO is not a histogram bucket bound"),
-    ({"workflow": "dispatch", "sli_type": "success_ratio", "objective": 0.9},
-     "can never fire the page_fast alert"),
-    ({"workflow": "dispatch", "sli_type": "success_ratio", "objective": 0.975, "window_days": 90},
-     "can never fire"),
-    ({"workflow": "dispatch", "sli_type": "success_ratio", "objective": 1.0}, "strictly between 0 and 1"),
-    ({"workflow": "Dispatch!", "sli_type": "success_ratio", "objective": 0.99}, "workflow"),
-    ({"workflow": "dispatch", "sli_type": "apdex", "objective": 0.99}, "sli_type"),
-])
+@pytest.mark.parametrize(
+    "defn, message",
+    [
+        (
+            {"workflow": "dispatch", "sli_type": "latency", "threshold": 7, "objective": 0.99},
+            "not a histogram bucket bound",
+        ),
+        (
+            {"workflow": "cron", "sli_type": "cron_on_time", "threshold": 45, "objective": 0.99},
+            "grace 45 s of a cron_on_time SLO is not a histogram bucket bound",
+        ),
+        (
+            {"workflow": "dispatch", "sli_type": "success_ratio", "objective": 0.9},
+            "can never fire the page_fast alert",
+        ),
+        (
+            {"workflow": "dispatch", "sli_type": "success_ratio", "objective": 0.975, "window_days": 90},
+            "can never fire",
+        ),
+        ({"workflow": "dispatch", "sli_type": "success_ratio", "objective": 1.0}, "strictly between 0 and 1"),
+        ({"workflow": "Dispatch!", "sli_type": "success_ratio", "objective": 0.99}, "workflow"),
+        ({"workflow": "dispatch", "sli_type": "apdex", "objective": 0.99}, "sli_type"),
+    ],
+)
 def test_bad_definitions_are_refused(defn, message):
     with pytest.raises(slo_math.SloDefinitionError, match=message):
         slo_math.normalize(defn)
@@ -154,8 +187,16 @@ def test_month_bounds_and_report():
 
 
 def test_openslo_documents():
-    docs = openslo.slo_documents("acme", {"workflow": "dispatch", "sli_type": "latency", "threshold": 10,
-                                          "objective": 0.99, "runbook_url": "https://runbooks/x"})
+    docs = openslo.slo_documents(
+        "acme",
+        {
+            "workflow": "dispatch",
+            "sli_type": "latency",
+            "threshold": 10,
+            "objective": 0.99,
+            "runbook_url": "https://runbooks/x",
+        },
+    )
     slo = docs[0]
     assert slo["apiVersion"] == "openslo/v1" and slo["kind"] == "SLO"
     assert slo["spec"]["objectives"][0]["target"] == 0.99

@@ -1,5 +1,6 @@
 """The metric store in production shapes: concurrent scrapers, forks holding locks, full disks,
 damaged and hostile slot files. Real processes, real files, a real (tiny) tmpfs."""
+
 import contextlib
 import json
 import logging
@@ -24,13 +25,17 @@ def mdir(tmp_path):
     metrics.configure(directory=directory, max_tenants=500, max_routes=200)
     metrics._logged.clear()
     yield directory
-    metrics.configure(directory=str(tmp_path / "unused"), max_tenants=500, max_routes=200,
-                      capacity=store.DEFAULT_CAPACITY)
+    metrics.configure(
+        directory=str(tmp_path / "unused"), max_tenants=500, max_routes=200, capacity=store.DEFAULT_CAPACITY
+    )
 
 
 def parse(text):
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 def scrape():
@@ -257,12 +262,24 @@ def test_tenant_collector_folds_overflow_tenants_into_one_series(mdir):
     metrics.configure(max_tenants=1)
     col = tenant.TenantCollector({"host": "127.0.0.1"})
     now = time.monotonic()
-    backup = {"kinds": {}, "drill_success_ts": None, "rpo_seconds": 3600.0,
-              "drill_interval_seconds": 86400.0, "warnings": []}
+    backup = {
+        "kinds": {},
+        "drill_success_ts": None,
+        "rpo_seconds": 3600.0,
+        "drill_interval_seconds": 86400.0,
+        "warnings": [],
+    }
     for i, size in enumerate((100, 200, 300)):
-        col.data["db%d" % i] = (now, {"size": size, "crons": [("base.job", 60.0 * (i + 1), i)],
-                                      "queue": [("root", "pending", 2, 30.0 * i)],
-                                      "mail": [("exception", 1)], "backup": backup})
+        col.data["db%d" % i] = (
+            now,
+            {
+                "size": size,
+                "crons": [("base.job", 60.0 * (i + 1), i)],
+                "queue": [("root", "pending", 2, 30.0 * i)],
+                "mail": [("exception", 1)],
+                "backup": backup,
+            },
+        )
     families = col.families()
     for fam in families:
         keys = [s[0] for s in fam.samples]
@@ -312,9 +329,16 @@ def test_busy_labels_lock_falls_back_to_overflow_within_bounds(mdir):
     path = os.path.join(mdir, "labels-tenant")
     r, w = os.pipe()
     holder = subprocess.Popen(
-        ["python3", "-c",
-         "import fcntl,os,sys,time; fd=os.open(sys.argv[1],os.O_RDWR); fcntl.lockf(fd,fcntl.LOCK_EX);"
-         "os.write(int(sys.argv[2]),b'x'); time.sleep(30)", path, str(w)], pass_fds=(w,))
+        [
+            "python3",
+            "-c",
+            "import fcntl,os,sys,time; fd=os.open(sys.argv[1],os.O_RDWR); fcntl.lockf(fd,fcntl.LOCK_EX);"
+            "os.write(int(sys.argv[2]),b'x'); time.sleep(30)",
+            path,
+            str(w),
+        ],
+        pass_fds=(w,),
+    )
     try:
         assert os.read(r, 1) == b"x"
         start = time.monotonic()
@@ -334,8 +358,11 @@ def test_busy_labels_lock_falls_back_to_overflow_within_bounds(mdir):
 def tiny_tmpfs(tmp_path, size="192k"):
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root): %s" % proc.stderr.strip())
     try:
@@ -401,6 +428,7 @@ def test_values_file_space_is_reserved_not_sparse(mdir):
 
 def test_labels_file_lines_survive_concurrent_processes(mdir):
     metrics.configure(max_tenants=1000)
+
     def child(k):
         for i in range(50):
             name = "p%d-%d" % (k, i)

@@ -1,4 +1,5 @@
 """The multi-process store with real processes (fork, exec, SIGKILL)."""
+
 import os
 import signal
 import subprocess

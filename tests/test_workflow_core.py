@@ -1,4 +1,5 @@
 """Workflow API (decorator / context manager): metrics, ledger buffer, log event, fail-open."""
+
 import logging
 
 import pytest
@@ -50,8 +51,9 @@ def test_fail_discard_nested_and_sql_count():
     queries = {"n": 0}
 
     def print_label(order):
-        with workflow.start("label_print", tenant=order["db"], reference=order["ref"],
-                            sql_counter=lambda: queries["n"]):
+        with workflow.start(
+            "label_print", tenant=order["db"], reference=order["ref"], sql_counter=lambda: queries["n"]
+        ):
             queries["n"] += 7
             if order.get("nested"):
                 with workflow.start("label_print", tenant="other"):
@@ -67,7 +69,7 @@ def test_fail_discard_nested_and_sql_count():
     assert value("odoo_workflow_runs_total", tenant="t2", workflow="label_print", outcome="failure") == 1
     assert value("odoo_workflow_runs_total", tenant="other", workflow="label_print", outcome="success") == 0
     fam = {f.name: f for f in metrics.collect(run_collectors=False)}["odoo_workflow_sql_queries"]
-    (labels, counts), = [(lv, c) for lv, c in fam.samples if lv == ("t2", "label_print")]
+    ((labels, counts),) = [(lv, c) for lv, c in fam.samples if lv == ("t2", "label_print")]
     assert counts[-1] == 7  # sum of SQL queries
 
 
@@ -123,11 +125,16 @@ def test_carrier_call_counts_operation_and_http(tmp_path):
     assert value("odoo_carrier_requests_total", operation="send", outcome="failure", **labels) == 1
     assert value("odoo_carrier_http_requests_total", operation="rate", status="2xx", **labels) == 1
     assert value("odoo_carrier_http_requests_total", operation="rate", status="5xx", **labels) == 1
-    assert value("odoo_carrier_http_requests_total", operation="send", status="connection_error",
-                 **labels) == 1
+    assert (
+        value("odoo_carrier_http_requests_total", operation="send", status="connection_error", **labels) == 1
+    )
     assert value("odoo_workflow_runs_total", tenant="t4", workflow="carrier_call", outcome="failure") == 1
-    assert hist_count("odoo_carrier_http_request_duration_seconds", tenant="t4", carrier="demo_http",
-                      operation="rate") == 2
+    assert (
+        hist_count(
+            "odoo_carrier_http_request_duration_seconds", tenant="t4", carrier="demo_http", operation="rate"
+        )
+        == 2
+    )
 
 
 def test_a_carrier_operation_checks_the_tenant_cap_once(monkeypatch):
@@ -143,6 +150,14 @@ def test_a_carrier_operation_checks_the_tenant_cap_once(monkeypatch):
         carrier.record_carrier_http("2xx", 0.01)
         carrier.record_carrier_http("5xx", 0.02)
     assert calls == ["t9"]  # the run, the carrier series and both HTTP requests share one label
-    assert value("odoo_carrier_http_requests_total", tenant="t9", carrier="demo_http", operation="rate",
-                 status="5xx") == 1
+    assert (
+        value(
+            "odoo_carrier_http_requests_total",
+            tenant="t9",
+            carrier="demo_http",
+            operation="rate",
+            status="5xx",
+        )
+        == 1
+    )
     assert value("odoo_workflow_runs_total", tenant="t9", workflow="carrier_call", outcome="success") == 1

@@ -5,6 +5,7 @@
 - every line of the JSON log file parses, requests carry correlation fields, and an
   ``Authorization`` header value never reaches the log.
 """
+
 import concurrent.futures
 import contextlib
 import datetime
@@ -42,11 +43,25 @@ def server_db(odoo_available):
     template = odoo_harness.template_db(["base", "web", "logistics_observability"])
     name = odoo_harness.clone_db(template, "lotest_wfsrv_main")
     proc = subprocess.run(
-        [*odoo_harness.odoo_cmd(), "shell", "--addons-path=" + odoo_harness.addons_path(),
-         "--db_host=" + odoo_harness.PG["host"], "--db_port=%s" % odoo_harness.PG["port"],
-         "--db_user=" + odoo_harness.PG["user"], "-d", name, "--no-http", "--log-level=warn"],
-        input=SETUP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
-        cwd=odoo_harness.ROOT)
+        [
+            *odoo_harness.odoo_cmd(),
+            "shell",
+            "--addons-path=" + odoo_harness.addons_path(),
+            "--db_host=" + odoo_harness.PG["host"],
+            "--db_port=%s" % odoo_harness.PG["port"],
+            "--db_user=" + odoo_harness.PG["user"],
+            "-d",
+            name,
+            "--no-http",
+            "--log-level=warn",
+        ],
+        input=SETUP,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+        cwd=odoo_harness.ROOT,
+    )
     keys = [line.split("=", 1)[1] for line in proc.stdout.splitlines() if line.startswith("APIKEY=")]
     assert keys, proc.stdout[-3000:]
     yield name, keys[0]
@@ -57,9 +72,16 @@ def server_db(odoo_available):
 def server(server_db):
     name, _key = server_db
     srv = odoo_harness.OdooServer(
-        options={"observability_log_format": "json", "observability_ledger_flush_interval": 1,
-                 "db_name": name, "dbfilter": "^%s$" % name, "observability_env": "test"},
-        workers=2, max_cron_threads=1)
+        options={
+            "observability_log_format": "json",
+            "observability_ledger_flush_interval": 1,
+            "db_name": name,
+            "dbfilter": "^%s$" % name,
+            "observability_env": "test",
+        },
+        workers=2,
+        max_cron_threads=1,
+    )
     with srv:
         yield srv
 
@@ -70,14 +92,20 @@ def metric_samples(srv):
 
 
 def metric_sum(srv, name, **labels):
-    return sum(s.value for s in metric_samples(srv)
-               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        s.value
+        for s in metric_samples(srv)
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def ledger(dbname, workflow, outcome=None):
     with contextlib.closing(odoo_harness.pg_connect(dbname)) as conn, conn.cursor() as cr:
-        cr.execute("SELECT COALESCE(SUM(count), 0) FROM logistics_workflow_ledger WHERE workflow = %s "
-                   "AND (%s IS NULL OR outcome = %s)", (workflow, outcome, outcome))
+        cr.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM logistics_workflow_ledger WHERE workflow = %s "
+            "AND (%s IS NULL OR outcome = %s)",
+            (workflow, outcome, outcome),
+        )
         return int(cr.fetchone()[0])
 
 
@@ -96,12 +124,22 @@ def test_burst_over_two_workers_ledger_equals_metrics(server, server_db):
     base = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
 
     def post(i):
-        events = [{"workflow": "pod_sync", "outcome": "failure" if (i + j) % 5 == 0 else "success",
-                   "reference": "WH/OUT/%05d" % (i * 10 + j), "duration_ms": 1000 * j,
-                   "occurred_at": (base + datetime.timedelta(seconds=i * 10 + j)).isoformat()}
-                  for j in range(4)]
-        resp = requests.post(server.url + "/logistics_observability/events", data=json.dumps(events),
-                             headers=headers, timeout=30)
+        events = [
+            {
+                "workflow": "pod_sync",
+                "outcome": "failure" if (i + j) % 5 == 0 else "success",
+                "reference": "WH/OUT/%05d" % (i * 10 + j),
+                "duration_ms": 1000 * j,
+                "occurred_at": (base + datetime.timedelta(seconds=i * 10 + j)).isoformat(),
+            }
+            for j in range(4)
+        ]
+        resp = requests.post(
+            server.url + "/logistics_observability/events",
+            data=json.dumps(events),
+            headers=headers,
+            timeout=30,
+        )
         return resp.status_code, resp.json()
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -116,23 +154,34 @@ def test_burst_over_two_workers_ledger_equals_metrics(server, server_db):
     assert again == (200, {"accepted": 0, "duplicates": 4})
 
     def settled():
-        return ledger(dbname, "pod_sync") == metric_sum(server, "odoo_workflow_runs_total", tenant=dbname,
-                                                        workflow="pod_sync")
-    assert wait_for(settled), (ledger(dbname, "pod_sync"), metric_sum(
-        server, "odoo_workflow_runs_total", tenant=dbname, workflow="pod_sync"))
+        return ledger(dbname, "pod_sync") == metric_sum(
+            server, "odoo_workflow_runs_total", tenant=dbname, workflow="pod_sync"
+        )
+
+    assert wait_for(settled), (
+        ledger(dbname, "pod_sync"),
+        metric_sum(server, "odoo_workflow_runs_total", tenant=dbname, workflow="pod_sync"),
+    )
     assert ledger(dbname, "pod_sync") == 240
-    assert ledger(dbname, "pod_sync", "failure") == metric_sum(
-        server, "odoo_workflow_runs_total", tenant=dbname, workflow="pod_sync", outcome="failure") == 48
-    assert metric_sum(server, "odoo_workflow_duration_seconds_count", tenant=dbname,
-                      workflow="pod_sync") == 240
+    assert (
+        ledger(dbname, "pod_sync", "failure")
+        == metric_sum(
+            server, "odoo_workflow_runs_total", tenant=dbname, workflow="pod_sync", outcome="failure"
+        )
+        == 48
+    )
+    assert (
+        metric_sum(server, "odoo_workflow_duration_seconds_count", tenant=dbname, workflow="pod_sync") == 240
+    )
 
 
 def test_crashing_cron_is_a_failed_run(server, server_db):
     dbname, _key = server_db
     assert wait_for(lambda: ledger(dbname, "cron", "failure") >= 1, timeout=120), server.log_tail()
     assert metric_sum(server, "odoo_cron_runs_total", tenant=dbname, outcome="failure") >= 1
-    assert metric_sum(server, "odoo_workflow_runs_total", tenant=dbname, workflow="cron",
-                      outcome="failure") >= 1
+    assert (
+        metric_sum(server, "odoo_workflow_runs_total", tenant=dbname, workflow="cron", outcome="failure") >= 1
+    )
     assert wait_for(lambda: ledger(dbname, "cron", "success") >= 1, timeout=60)
     assert metric_sum(server, "odoo_workflow_start_delay_seconds_count", tenant=dbname, workflow="cron") >= 2
 
@@ -140,19 +189,37 @@ def test_crashing_cron_is_a_failed_run(server, server_db):
 def test_json_log_lines_parse_and_never_leak_authorization(server, server_db):
     dbname, key = server_db
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
-    resp = requests.get(server.url + "/web/login", timeout=30, headers={
-        "Authorization": "Bearer " + SECRET, "X-Request-Id": "lo-req-0001",
-        "traceparent": "00-%s-00f067aa0ba902b7-01" % trace_id})
+    resp = requests.get(
+        server.url + "/web/login",
+        timeout=30,
+        headers={
+            "Authorization": "Bearer " + SECRET,
+            "X-Request-Id": "lo-req-0001",
+            "traceparent": "00-%s-00f067aa0ba902b7-01" % trace_id,
+        },
+    )
     assert resp.status_code == 200
     assert resp.headers["X-Request-Id"] == "lo-req-0001"
     assert resp.headers["traceparent"].split("-")[1] == trace_id
-    bad = requests.post(server.url + "/logistics_observability/events", data=b"{oops", timeout=30,
-                        headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    bad = requests.post(
+        server.url + "/logistics_observability/events",
+        data=b"{oops",
+        timeout=30,
+        headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"},
+    )
     assert bad.status_code == 400 and bad.json()["field"] == "body"
-    good = requests.post(server.url + "/logistics_observability/events", timeout=30, json={
-        "workflow": "dispatch", "outcome": "failure", "reference": "WH/OUT/LOG1",
-        "occurred_at": "2025-03-02T08:00:00Z", "duration_ms": 250},
-        headers={"Authorization": "Bearer " + key})
+    good = requests.post(
+        server.url + "/logistics_observability/events",
+        timeout=30,
+        json={
+            "workflow": "dispatch",
+            "outcome": "failure",
+            "reference": "WH/OUT/LOG1",
+            "occurred_at": "2025-03-02T08:00:00Z",
+            "duration_ms": 250,
+        },
+        headers={"Authorization": "Bearer " + key},
+    )
     assert good.status_code == 200
     time.sleep(1.5)
 

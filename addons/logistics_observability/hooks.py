@@ -3,6 +3,7 @@
 ``post_load`` runs when the module is imported server-wide (``--load``) or by a
 database registry. Everything version-specific lives in :mod:`.compat`.
 """
+
 import logging
 
 _logger = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ Context manager anywhere you have an environment or a recordset::
 An exception inside marks the run failed and propagates unchanged; the run is
 still counted (metrics, ledger, one log event) when the transaction rolls back.
 """
+
 import functools
 import logging
 
@@ -72,8 +73,10 @@ def run(env_or_records, name, reference=None, start_delay=None):
         def ref(r, records=records, fallback=fallback):
             # names may change on success (invoice numbers); avoid SQL on a failed transaction
             return references(records) if r.outcome == SUCCESS else fallback
-    return _core.start(name, tenant=env.cr.dbname, reference=ref, sql_counter=sql_counter(env.cr),
-                       start_delay=start_delay)
+
+    return _core.start(
+        name, tenant=env.cr.dbname, reference=ref, sql_counter=sql_counter(env.cr), start_delay=start_delay
+    )
 
 
 def workflow(name, reference=True):
@@ -100,5 +103,7 @@ def workflow(name, reference=True):
                 return method(self, *args, **kwargs)
             with observed:
                 return method(self, *args, **kwargs)
+
         return wrapper
+
     return decorator

@@ -1,4 +1,5 @@
 """``odoo_slo_*`` gauges, produced at scrape time from the cron's snapshots."""
+
 import logging
 
 from . import snapshot
@@ -16,19 +17,34 @@ def _num(value):
 
 
 def collect():
-    objective = metrics.Family("odoo_slo_objective_ratio", "gauge",
-                               "SLO objective (target share of good events).", ("tenant", "slo"))
-    min_events = metrics.Family("odoo_slo_min_events", "gauge",
-                                "Events a window needs before its SLO alerts may fire.", ("tenant", "slo"))
-    remaining = metrics.Family("odoo_slo_error_budget_remaining_ratio", "gauge",
-                               "Share of the rolling-window error budget left (negative when overspent), "
-                               "from the exact ledger counts.", ("tenant", "slo"))
-    sli = metrics.Family("odoo_slo_sli_ratio", "gauge",
-                         "SLI (good / total events) over the window, from the exact ledger counts.",
-                         ("tenant", "slo", "window"))
-    burn = metrics.Family("odoo_slo_burn_rate", "gauge",
-                          "Error ratio divided by the error budget over the window.",
-                          ("tenant", "slo", "window"))
+    objective = metrics.Family(
+        "odoo_slo_objective_ratio", "gauge", "SLO objective (target share of good events).", ("tenant", "slo")
+    )
+    min_events = metrics.Family(
+        "odoo_slo_min_events",
+        "gauge",
+        "Events a window needs before its SLO alerts may fire.",
+        ("tenant", "slo"),
+    )
+    remaining = metrics.Family(
+        "odoo_slo_error_budget_remaining_ratio",
+        "gauge",
+        "Share of the rolling-window error budget left (negative when overspent), "
+        "from the exact ledger counts.",
+        ("tenant", "slo"),
+    )
+    sli = metrics.Family(
+        "odoo_slo_sli_ratio",
+        "gauge",
+        "SLI (good / total events) over the window, from the exact ledger counts.",
+        ("tenant", "slo", "window"),
+    )
+    burn = metrics.Family(
+        "odoo_slo_burn_rate",
+        "gauge",
+        "Error ratio divided by the error budget over the window.",
+        ("tenant", "slo", "window"),
+    )
     seen = set()
     for tenant, rows, fresh in snapshot.read_all():
         label = metrics.tenant_label(tenant)

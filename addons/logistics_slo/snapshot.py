@@ -6,6 +6,7 @@ reads the files instead of opening 200 database connections per scrape.
 Computed values older than ``STALE_SECONDS`` are not exported (the cron
 stopped); a file untouched for ``DROP_SECONDS`` (database gone) is ignored.
 """
+
 import json
 import logging
 import os

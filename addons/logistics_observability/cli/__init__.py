@@ -1,4 +1,3 @@
-
 from . import observability_backup
 from . import synthetic_targets
 from . import observability_server

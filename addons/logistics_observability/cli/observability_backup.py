@@ -9,6 +9,7 @@ Example, at the end of a nightly ``pg_dump`` job::
 
 Exit status: 0 recorded, 2 bad arguments (the message names the field), 1 other errors.
 """
+
 import argparse
 import datetime
 import json
@@ -29,11 +30,18 @@ _logger = logging.getLogger(__name__)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="odoo-bin observability_backup",
-                                     description="Record a backup or restore drill of a database.")
+    parser = argparse.ArgumentParser(
+        prog="odoo-bin observability_backup", description="Record a backup or restore drill of a database."
+    )
     parser.add_argument("-c", "--config", dest="config", help="Odoo configuration file")
-    parser.add_argument("-d", "--database", dest="database", action="append", required=True,
-                        help="database the backup belongs to (repeat for several)")
+    parser.add_argument(
+        "-d",
+        "--database",
+        dest="database",
+        action="append",
+        required=True,
+        help="database the backup belongs to (repeat for several)",
+    )
     parser.add_argument("--kind", required=True, choices=backup_status.KINDS)
     parser.add_argument("--status", required=True, choices=backup_status.STATUSES)
     parser.add_argument("--started-at", required=True, help="ISO 8601 (UTC when no offset)")
@@ -57,9 +65,15 @@ def _utc_when_naive(text):
 
 
 def report_from_args(args):
-    report = {"kind": args.kind, "status": args.status, "started_at": _utc_when_naive(args.started_at),
-              "location": args.location, "checksum_verified": args.checksum_verified,
-              "restore_verified": args.restore_verified, "message": args.message}
+    report = {
+        "kind": args.kind,
+        "status": args.status,
+        "started_at": _utc_when_naive(args.started_at),
+        "location": args.location,
+        "checksum_verified": args.checksum_verified,
+        "restore_verified": args.restore_verified,
+        "message": args.message,
+    }
     if args.ended_at:
         report["ended_at"] = _utc_when_naive(args.ended_at)
     if args.size_bytes is not None:
@@ -88,8 +102,9 @@ class ObservabilityBackup(Command):
             with registry.cursor() as cr:
                 env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
                 if "logistics.backup.run" not in env:
-                    sys.stderr.write("observability_backup: logistics_observability is not installed in %s\n"
-                                     % dbname)
+                    sys.stderr.write(
+                        "observability_backup: logistics_observability is not installed in %s\n" % dbname
+                    )
                     sys.exit(1)
                 run = env["logistics.backup.run"]._ingest([values], source="cli")
                 results[dbname] = run.id
@@ -97,8 +112,9 @@ class ObservabilityBackup(Command):
             sys.stdout.write(json.dumps({"recorded": results}) + "\n")
         else:
             for dbname, run_id in results.items():
-                sys.stdout.write("recorded %s %s run %s in %s\n" % (values["kind"], values["status"], run_id,
-                                                                     dbname))
+                sys.stdout.write(
+                    "recorded %s %s run %s in %s\n" % (values["kind"], values["status"], run_id, dbname)
+                )
 
 
 # The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).

@@ -9,6 +9,7 @@ in a concern is a bug and fails loudly; :func:`install` installs each concern
 at most once per process, and one failing hook never stops the others
 (observability fails open).
 """
+
 import logging
 
 from odoo import release

@@ -3,6 +3,7 @@
 Collectors run in whatever process answers the scrape (an HTTP worker or the
 dedicated metrics listener in the master), without an Odoo environment.
 """
+
 import logging
 
 from ..core import config as obs_config
@@ -21,8 +22,12 @@ _state = {}
 
 def db_params(options):
     return pgconn.conn_params(
-        host=options.get("db_host"), port=options.get("db_port"), user=options.get("db_user"),
-        password=options.get("db_password"), sslmode=options.get("db_sslmode"))
+        host=options.get("db_host"),
+        port=options.get("db_port"),
+        user=options.get("db_user"),
+        password=options.get("db_password"),
+        sslmode=options.get("db_sslmode"),
+    )
 
 
 def tenant_collector():
@@ -37,8 +42,9 @@ def install():
     params = db_params(options)
 
     def filter_fn(names):
-        return tenant.db_filter(names, options.get("db_name"), options.get("dbfilter"),
-                                obs_config.current().tenant_exclude)
+        return tenant.db_filter(
+            names, options.get("db_name"), options.get("dbfilter"), obs_config.current().tenant_exclude
+        )
 
     tenants = tenant.TenantCollector(params, filter_fn, ttl=TENANT_TTL)
     _state["tenants"] = tenants
@@ -51,5 +57,6 @@ def install():
     metrics.register_collector("tenants", as_collector(tenants.collect), timeout=COLLECTOR_TIMEOUT)
     url = obs_config.current().redis_url
     if url:
-        metrics.register_collector("redis", as_collector(redis_collector.collect, url),
-                                   timeout=COLLECTOR_TIMEOUT)
+        metrics.register_collector(
+            "redis", as_collector(redis_collector.collect, url), timeout=COLLECTOR_TIMEOUT
+        )

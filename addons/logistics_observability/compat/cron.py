@@ -6,6 +6,7 @@ The override is an ``ir.cron`` model extension (active only in databases where
 the addon is installed); it is defined here, with everything that depends on
 the signature and fields (the same in 18.0 and 19.0), when :mod:`..` imports this package.
 """
+
 import logging
 import time
 
@@ -37,8 +38,11 @@ def _start_delay(cron):
         nextcall = cron.nextcall
         if not nextcall:
             return None
-        due = nextcall.timestamp() if nextcall.tzinfo else (
-            nextcall - nextcall.__class__(1970, 1, 1)).total_seconds()
+        due = (
+            nextcall.timestamp()
+            if nextcall.tzinfo
+            else (nextcall - nextcall.__class__(1970, 1, 1)).total_seconds()
+        )
         return max(0.0, time.time() - due)
     except Exception:
         return None
@@ -62,8 +66,15 @@ def observed_callback(cron, callback, cron_name, server_action_id):
         return result
     finally:
         sql = max(0, getattr(cr, "sql_log_count", 0) - sql0)
-        core_workflow.record_cron(tenant, label, outcome, time.perf_counter() - t0, start_delay=delay,
-                                  sql_queries=sql, reference=cron_name)
+        core_workflow.record_cron(
+            tenant,
+            label,
+            outcome,
+            time.perf_counter() - t0,
+            start_delay=delay,
+            sql_queries=sql,
+            reference=cron_name,
+        )
 
 
 def install():

@@ -6,6 +6,7 @@ manifest (``"observability_collectors": True``, depending on this addon) and its
 Python code is imported here whenever it is on the addons path. No addon is named
 in this addon's code.
 """
+
 import logging
 
 _logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ database that served the request (``""`` when none did).
 Everything here fails open: an error is logged once and the request goes on
 untouched.
 """
+
 import functools
 import logging
 import threading
@@ -30,8 +31,9 @@ _logged = set()
 def _log_once(key):
     if key not in _logged:
         _logged.add(key)
-        _logger.warning("logistics_observability: HTTP instrumentation error (%s); requests go on", key,
-                        exc_info=True)
+        _logger.warning(
+            "logistics_observability: HTTP instrumentation error (%s); requests go on", key, exc_info=True
+        )
 
 
 class _State:
@@ -55,12 +57,25 @@ def _finish(state, environ):
     sql_time = float(getattr(thread, odoo_facts.THREAD_QUERY_TIME, 0.0) or 0.0)
     dbname = getattr(thread, odoo_facts.THREAD_DBNAME, None) or getattr(_local, "db", None) or ""
     route, code = server_metrics.request_finished(
-        dbname, getattr(_local, "route", None), environ.get("REQUEST_METHOD", "GET"), state.status,
-        elapsed, sql_count, sql_time, in_flight)
-    context.finish_request(**{
-        "http.status": code, "http.route": route, "duration_ms": round(elapsed * 1000.0, 3),
-        "sql.count": sql_count, "sql.ms": round(sql_time * 1000.0, 3), "tenant": dbname,
-    })
+        dbname,
+        getattr(_local, "route", None),
+        environ.get("REQUEST_METHOD", "GET"),
+        state.status,
+        elapsed,
+        sql_count,
+        sql_time,
+        in_flight,
+    )
+    context.finish_request(
+        **{
+            "http.status": code,
+            "http.route": route,
+            "duration_ms": round(elapsed * 1000.0, 3),
+            "sql.count": sql_count,
+            "sql.ms": round(sql_time * 1000.0, 3),
+            "tenant": dbname,
+        }
+    )
 
 
 def _response_headers(headers, ctx):

@@ -7,6 +7,7 @@ text stream). Lines Odoo writes before the server-wide modules load (its first
 few start-up lines) keep the text format, unless Odoo is started with
 ``odoo-bin observability_server`` (see :func:`early`).
 """
+
 import logging
 
 from ..core import config as obs_config

@@ -5,6 +5,7 @@
 ``-i``/``-u`` options are cleared before ``_register_hook`` runs; ``registry.updated_modules``
 (the modules loaded with an update) is what remains.
 """
+
 from odoo import SUPERUSER_ID
 
 from ..core import changes

@@ -4,6 +4,7 @@ Installed with the other concerns (never at a glue addon's import): the hook pat
 ``requests``' transport adapter process-wide, and only records a request made inside
 ``observe.carrier_call`` (``core/carrier.py``); outside one it passes straight through.
 """
+
 from ..core import carrier
 
 

@@ -12,6 +12,7 @@ and 19.0; 19.0 adds the graceful reload, ``odoo19/server.py``).
 - Each worker reports its type in ``odoo_worker_processes{type}`` (a ``livesum``
   gauge: only live processes count). Both metrics are defined in ``core/server_metrics.py``.
 """
+
 import atexit
 import functools
 import logging
@@ -59,10 +60,14 @@ def _claim_directory(cfg, stop):
     claim = instance.claim(wanted)
     _claim["claim"] = claim
     if claim.private:
-        _logger.error("logistics_observability: observability_metrics_dir %s belongs to another live Odoo "
-                      "instance (pid %s); this instance keeps its metrics in its own directory %s. "
-                      "Give each instance its own observability_metrics_dir.",
-                      wanted, instance.holder(wanted) or "?", claim.directory)
+        _logger.error(
+            "logistics_observability: observability_metrics_dir %s belongs to another live Odoo "
+            "instance (pid %s); this instance keeps its metrics in its own directory %s. "
+            "Give each instance its own observability_metrics_dir.",
+            wanted,
+            instance.holder(wanted) or "?",
+            claim.directory,
+        )
         _use_directory(cfg, claim.directory)
     return "inherited" if claim.inherited else True
 
@@ -81,17 +86,25 @@ def _on_start(stop=False):
             return
         if claimed == "inherited":
             # a reloaded master: the workers of its predecessor still count in this directory
-            _logger.info("logistics_observability: metrics directory %s kept across the reload",
-                         cfg.metrics_dir)
+            _logger.info(
+                "logistics_observability: metrics directory %s kept across the reload", cfg.metrics_dir
+            )
             _start_listener(cfg)
             return
         removed = metrics.wipe()  # only once the directory is ours
         exemplars.clear(cfg.metrics_dir)
-        _logger.info("logistics_observability: metrics directory %s ready (%s stale slots removed)",
-                     cfg.metrics_dir, removed)
+        _logger.info(
+            "logistics_observability: metrics directory %s ready (%s stale slots removed)",
+            cfg.metrics_dir,
+            removed,
+        )
     except Exception as exc:
-        _logger.error("logistics_observability: cannot prepare the metrics directory %s (%s); "
-                      "metrics will be incomplete, Odoo goes on", cfg.metrics_dir, exc)
+        _logger.error(
+            "logistics_observability: cannot prepare the metrics directory %s (%s); "
+            "metrics will be incomplete, Odoo goes on",
+            cfg.metrics_dir,
+            exc,
+        )
     server_metrics.instance_started(time.time())
     _start_listener(cfg)
 

@@ -1,4 +1,3 @@
-
 from . import metrics
 from . import health
 from . import events

@@ -1,4 +1,5 @@
 """``POST /logistics_observability/backups``: backup and restore-drill reports from backup jobs."""
+
 import logging
 
 from odoo import http
@@ -11,8 +12,14 @@ _logger = logging.getLogger(__name__)
 
 
 class ObservabilityBackupsController(http.Controller):
-    @http.route("/logistics_observability/backups", type="http", auth="bearer", methods=["POST"], csrf=False,
-                save_session=False)
+    @http.route(
+        "/logistics_observability/backups",
+        type="http",
+        auth="bearer",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
     def post_backups(self, **_kwargs):
         raw, refused = read_integration_body(backup_reports.MAX_BODY)
         if refused:
@@ -25,5 +32,6 @@ class ObservabilityBackupsController(http.Controller):
         before = Run.search_count([])
         runs = Run._ingest(reports, source="api")
         created = Run.search_count([]) - before
-        return request.make_json_response({"accepted": len(reports), "created": created,
-                                           "updated": len(reports) - created, "ids": runs.ids})
+        return request.make_json_response(
+            {"accepted": len(reports), "created": created, "updated": len(reports) - created, "ids": runs.ids}
+        )

@@ -1,4 +1,5 @@
 """``POST /logistics_observability/events``: external workflow events (proof of delivery, webhooks)."""
+
 import logging
 
 from odoo import http
@@ -12,8 +13,14 @@ _logger = logging.getLogger(__name__)
 
 
 class ObservabilityEventsController(http.Controller):
-    @http.route("/logistics_observability/events", type="http", auth="bearer", methods=["POST"], csrf=False,
-                save_session=False)
+    @http.route(
+        "/logistics_observability/events",
+        type="http",
+        auth="bearer",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
     def post_events(self, **_kwargs):
         raw, refused = read_integration_body(core_events.MAX_BODY)
         if refused:

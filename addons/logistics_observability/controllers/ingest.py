@@ -1,5 +1,6 @@
 """What the ingest endpoints (events, backups) share: who may post, reading a bounded body,
 and the JSON error answer (validation itself is ``core/ingest.py``)."""
+
 import werkzeug.exceptions
 
 from odoo.http import request
@@ -19,8 +20,9 @@ def read_integration_body(max_body):
     integration group (403) or a body over ``max_body`` bytes (413)."""
     if not request.env.user.has_group(INTEGRATION_GROUP):
         security.record_endpoint_auth_failure(request.httprequest.path.rsplit("/", 1)[-1], 403)
-        return None, error_response(ingest.IngestError(
-            "the API key's user is not in the Observability Integration group", None, 403))
+        return None, error_response(
+            ingest.IngestError("the API key's user is not in the Observability Integration group", None, 403)
+        )
     httprequest = request.httprequest
     too_large = ingest.IngestError("request body over %d bytes" % max_body, "body", 413)
     if httprequest.content_length is not None and httprequest.content_length > max_body:

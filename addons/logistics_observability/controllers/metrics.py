@@ -1,4 +1,5 @@
 """``GET /metrics`` on the main port: no database, no session."""
+
 from odoo import http
 from odoo.http import request
 
@@ -18,10 +19,18 @@ def to_response(result):
 
 
 class ObservabilityMetricsController(http.Controller):
-    @http.route("/metrics", type="http", auth="none", methods=["GET", "HEAD"], csrf=False,
-                save_session=False, readonly=True)
+    @http.route(
+        "/metrics",
+        type="http",
+        auth="none",
+        methods=["GET", "HEAD"],
+        csrf=False,
+        save_session=False,
+        readonly=True,
+    )
     def metrics(self, **_kwargs):
         httprequest = request.httprequest
-        result = exposition.metrics_response(httprequest.headers, _peer(httprequest.environ),
-                                             obs_config.current())
+        result = exposition.metrics_response(
+            httprequest.headers, _peer(httprequest.environ), obs_config.current()
+        )
         return to_response(result)

@@ -8,13 +8,27 @@ never prove it is local, so any forwarding header means "not direct": the
 standard ones (``Forwarded``, ``Via``), the de-facto ``X-Forwarded-*`` family
 and the client-address headers proxies and CDNs add.
 """
+
 import hmac
 import ipaddress
 
 PROXY_HEADERS = (
-    "Forwarded", "Via", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
-    "X-Forwarded-Server", "X-Forwarded-Prefix", "X-Original-Forwarded-For", "X-Real-IP", "X-Client-IP",
-    "Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Cluster-Client-IP",
+    "Forwarded",
+    "Via",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Port",
+    "X-Forwarded-Server",
+    "X-Forwarded-Prefix",
+    "X-Original-Forwarded-For",
+    "X-Real-IP",
+    "X-Client-IP",
+    "Client-IP",
+    "True-Client-IP",
+    "CF-Connecting-IP",
+    "Fastly-Client-IP",
+    "X-Cluster-Client-IP",
 )
 
 

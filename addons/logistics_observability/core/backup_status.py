@@ -5,6 +5,7 @@ run :data:`SUMMARY_SQL` on the tenant database and call :func:`evaluate`, so
 the warnings a manager sees are exactly the ones Prometheus alerts on.
 Reports sent by backup jobs are validated in :mod:`.backup_reports`.
 """
+
 import datetime
 
 BACKUP_KINDS = ("full", "incremental", "wal", "snapshot")
@@ -67,8 +68,7 @@ def evaluate(rows, policy=None, now=None):
     rpo = float(rpo_hours or DEFAULT_RPO_HOURS) * 3600.0
     drill_interval = float(drill_days or DEFAULT_DRILL_DAYS) * 86400.0
     kinds = {}
-    for (kind, st, st_start, st_end, _st_size, _st_ck, _st_rv,
-         ok_start, ok_end, ok_size, ok_ck, ok_rv) in rows:
+    for kind, st, st_start, st_end, _st_size, _st_ck, _st_rv, ok_start, ok_end, ok_size, ok_ck, ok_rv in rows:
         if kind not in KINDS:
             continue
         ok_ts = _ts(ok_end or ok_start)
@@ -89,14 +89,18 @@ def evaluate(rows, policy=None, now=None):
         warnings["stale"] = "No successful backup has been reported."
     elif now - last_success > rpo:
         warnings["stale"] = "Last successful backup is %s old; the RPO is %s." % (
-            human_duration(now - last_success), human_duration(rpo))
+            human_duration(now - last_success),
+            human_duration(rpo),
+        )
     drill = kinds.get(DRILL)
     drill_ts = drill["success_ts"] if drill and drill["restore_verified"] else None
     if drill_ts is None:
         warnings["drill_overdue"] = "No verified restore drill has been reported."
     elif now - drill_ts > drill_interval:
         warnings["drill_overdue"] = "Last verified restore drill is %s old; the interval is %s." % (
-            human_duration(now - drill_ts), human_duration(drill_interval))
+            human_duration(now - drill_ts),
+            human_duration(drill_interval),
+        )
     unverified = sorted(k for k, v in backups.items() if v["success_ts"] and not v["checksum_verified"])
     if drill and drill["success_ts"] and not drill["restore_verified"]:
         unverified.append(DRILL)

@@ -11,8 +11,26 @@ HTTP_DURATION = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 #: Business workflow duration (seconds). pod_sync measures dispatch-to-proof
 #: lag, so the grid reaches one day.
 WORKFLOW_DURATION = (
-    0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-    900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    900.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    14400.0,
+    28800.0,
+    86400.0,
 )
 
 #: Delay between when a job was due and when it started (cron_on_time SLOs).

@@ -4,6 +4,7 @@ outbound ``requests`` calls made inside one (Odoo-free).
 ``observe.carrier_call`` is the public entry; the version layer installs the
 ``requests`` hook once per process (``compat/<series>/outbound.py``).
 """
+
 import contextlib
 import functools
 import logging
@@ -15,19 +16,28 @@ from . import buckets, exemplars, metrics, workflow
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
 
 CARRIER_REQUESTS = metrics.counter(
-    "odoo_carrier_requests_total", "Carrier operations (rate, send, tracking, cancel) by outcome.",
-    ("tenant", "carrier", "operation", "outcome"))
+    "odoo_carrier_requests_total",
+    "Carrier operations (rate, send, tracking, cancel) by outcome.",
+    ("tenant", "carrier", "operation", "outcome"),
+)
 CARRIER_DURATION = metrics.histogram(
-    "odoo_carrier_request_duration_seconds", "Carrier operation duration.",
-    ("tenant", "carrier", "operation"), buckets=buckets.CARRIER_DURATION)
+    "odoo_carrier_request_duration_seconds",
+    "Carrier operation duration.",
+    ("tenant", "carrier", "operation"),
+    buckets=buckets.CARRIER_DURATION,
+)
 CARRIER_HTTP = metrics.counter(
     "odoo_carrier_http_requests_total",
     "Outbound HTTP requests made by carrier operations, by status class or error "
     "(timeout, connection_error).",
-    ("tenant", "carrier", "operation", "status"))
+    ("tenant", "carrier", "operation", "status"),
+)
 CARRIER_HTTP_DURATION = metrics.histogram(
-    "odoo_carrier_http_request_duration_seconds", "Outbound HTTP request duration inside carrier operations.",
-    ("tenant", "carrier", "operation"), buckets=buckets.CARRIER_DURATION)
+    "odoo_carrier_http_request_duration_seconds",
+    "Outbound HTTP request duration inside carrier operations.",
+    ("tenant", "carrier", "operation"),
+    buckets=buckets.CARRIER_DURATION,
+)
 
 _local = threading.local()
 
@@ -48,6 +58,7 @@ def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=No
         CARRIER_REQUESTS.labels(tenant=label, carrier=carrier, operation=operation, outcome=r.outcome).inc()
         CARRIER_DURATION.labels(tenant=label, carrier=carrier, operation=operation).observe(r.duration)
         exemplars.observe(CARRIER_DURATION, (label, carrier, operation), r.duration)
+
     run.on_finish = finish
     stack = getattr(_local, "carriers", None)
     if stack is None:
@@ -78,9 +89,19 @@ def record_carrier_http(status, duration, url=None):
         label, carrier, operation = current
         CARRIER_HTTP.labels(tenant=label, carrier=carrier, operation=operation, status=status).inc()
         CARRIER_HTTP_DURATION.labels(tenant=label, carrier=carrier, operation=operation).observe(duration)
-        _logger.debug("carrier %s %s HTTP %s in %.3fs", carrier, operation, status, duration,
-                      extra={"carrier": carrier, "operation": operation, "http.url": url,
-                             "duration_ms": round(duration * 1000.0, 3)})
+        _logger.debug(
+            "carrier %s %s HTTP %s in %.3fs",
+            carrier,
+            operation,
+            status,
+            duration,
+            extra={
+                "carrier": carrier,
+                "operation": operation,
+                "http.url": url,
+                "duration_ms": round(duration * 1000.0, 3),
+            },
+        )
     except Exception:
         _logger.debug("recording carrier HTTP request failed", exc_info=True)
 

@@ -4,6 +4,7 @@
 this module stays Odoo-free. A bad value is reported once, naming the key, and
 only the feature it belongs to is disabled; Odoo starts normally.
 """
+
 import logging
 import os
 import re
@@ -57,13 +58,20 @@ class Config:
         self.db = {}  # PostgreSQL connection parameters for health checks
 
     def taxonomy(self):
-        return {"env": self.env, "region": self.region, "service": self.service,
-                "release": self.release or ""}
+        return {
+            "env": self.env,
+            "region": self.region,
+            "service": self.service,
+            "release": self.release or "",
+        }
 
     def __repr__(self):  # never show the token
         return "<Config port=%s interface=%s dir=%s token=%s>" % (
-            self.metrics_port, self.metrics_interface, self.metrics_dir,
-            "set" if self.metrics_token else "unset")
+            self.metrics_port,
+            self.metrics_interface,
+            self.metrics_dir,
+            "set" if self.metrics_token else "unset",
+        )
 
 
 def _raw(options, environ, key):
@@ -105,9 +113,12 @@ def load(options, environ=None, odoo_version=None):
             setattr(cfg, attr, conv(value))
         except (TypeError, ValueError) as exc:
             cfg.errors[key] = str(exc)
-            _logger.error("logistics_observability: invalid %s (%s): %s; this setting is ignored",
-                          key, "environment variable %s" % source if source and source != key else "option",
-                          exc)
+            _logger.error(
+                "logistics_observability: invalid %s (%s): %s; this setting is ignored",
+                key,
+                "environment variable %s" % source if source and source != key else "option",
+                exc,
+            )
 
     parse("observability_metrics_token", "metrics_token", lambda v: str(v).strip() or None)
     parse("observability_metrics_port", "metrics_port", lambda v: _int(v, 1, 65535))
@@ -128,8 +139,11 @@ def load(options, environ=None, odoo_version=None):
     if not cfg.metrics_dir:
         # local and per boot, never the (possibly shared) filestore: see core/instance.py
         cfg.metrics_dir = instance.default_directory(options.get("http_port") or 8069)
-    cfg.db = {k: options.get(k) for k in ("db_host", "db_port", "db_user", "db_password", "db_sslmode")
-              if options.get(k) not in (None, False, "")}
+    cfg.db = {
+        k: options.get(k)
+        for k in ("db_host", "db_port", "db_user", "db_password", "db_sslmode")
+        if options.get(k) not in (None, False, "")
+    }
     return cfg
 
 

@@ -9,6 +9,7 @@ its request's fields.
 W3C Trace Context: an incoming valid ``traceparent`` is continued (same
 trace id, new span id); otherwise a new trace is started.
 """
+
 import os
 import re
 import threading

@@ -9,6 +9,7 @@ A body is one event object or a non-empty list of them::
 (the shared :class:`~.ingest.IngestError`) naming the first bad field
 (``"[3].outcome"`` inside a list), so nothing of a bad batch is written.
 """
+
 import math
 
 from . import ingest
@@ -39,17 +40,27 @@ def _event(item, prefix, is_known, now):
         raise EventError("outcome must be 'success' or 'failure'", name("outcome"))
     reference = item.get("reference")
     if not isinstance(reference, str) or not reference.strip() or len(reference) > MAX_REFERENCE:
-        raise EventError("reference must be a non-empty string of at most %d characters" % MAX_REFERENCE,
-                         name("reference"))
+        raise EventError(
+            "reference must be a non-empty string of at most %d characters" % MAX_REFERENCE, name("reference")
+        )
     occurred_at = ingest.parse_timestamp(item.get("occurred_at"), name("occurred_at"), now)
     duration_ms = item.get("duration_ms")
     if duration_ms is not None:
-        if (isinstance(duration_ms, bool) or not isinstance(duration_ms, int | float)
-                or not math.isfinite(duration_ms) or not 0 <= duration_ms <= MAX_DURATION_MS):
+        if (
+            isinstance(duration_ms, bool)
+            or not isinstance(duration_ms, int | float)
+            or not math.isfinite(duration_ms)
+            or not 0 <= duration_ms <= MAX_DURATION_MS
+        ):
             raise EventError("duration_ms must be a non-negative number of milliseconds", name("duration_ms"))
         duration_ms = float(duration_ms)
-    return {"workflow": workflow, "outcome": outcome, "reference": reference.strip(),
-            "occurred_at": occurred_at, "duration_ms": duration_ms}
+    return {
+        "workflow": workflow,
+        "outcome": outcome,
+        "reference": reference.strip(),
+        "occurred_at": occurred_at,
+        "duration_ms": duration_ms,
+    }
 
 
 def parse_body(raw, is_known, now=None):

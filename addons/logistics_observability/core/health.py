@@ -5,6 +5,7 @@ not answer in time fails with ``timeout``. Answers never name tenants.
 Other code adds checks with :func:`register_check` (``fn(cfg)`` returns
 ``(status, details)`` where status is ``pass``/``warn``/``fail``).
 """
+
 import json
 import logging
 import threading
@@ -30,10 +31,19 @@ def check_postgres(cfg):
     import psycopg2
 
     params = dict(getattr(cfg, "db", None) or {})
-    kwargs = {"dbname": "postgres", "connect_timeout": 1, "options": "-c statement_timeout=500",
-              "application_name": "odoo-health"}
-    for key, arg in (("db_host", "host"), ("db_port", "port"), ("db_user", "user"),
-                     ("db_password", "password"), ("db_sslmode", "sslmode")):
+    kwargs = {
+        "dbname": "postgres",
+        "connect_timeout": 1,
+        "options": "-c statement_timeout=500",
+        "application_name": "odoo-health",
+    }
+    for key, arg in (
+        ("db_host", "host"),
+        ("db_port", "port"),
+        ("db_user", "user"),
+        ("db_password", "password"),
+        ("db_sslmode", "sslmode"),
+    ):
         if params.get(key) not in (None, False, ""):
             kwargs[arg] = params[key]
     conn = psycopg2.connect(**kwargs)
@@ -101,8 +111,12 @@ def run_checks(cfg, timeout=CHECK_TIMEOUT):
             continue
         else:
             status, details = box["result"]
-            entry = {"status": status, "observedValue": round(box["ms"], 1), "observedUnit": "ms",
-                     "time": now}
+            entry = {
+                "status": status,
+                "observedValue": round(box["ms"], 1),
+                "observedUnit": "ms",
+                "time": now,
+            }
             entry.update(details or {})
         results[name] = [entry]
     statuses = {entry[0]["status"] for entry in results.values()}
@@ -113,10 +127,16 @@ def run_checks(cfg, timeout=CHECK_TIMEOUT):
 def ready_response(cfg):
     body = run_checks(cfg)
     status = 503 if body["status"] == "fail" else 200
-    return status, [("Content-Type", HEALTH_CONTENT_TYPE), ("Cache-Control", "no-store")], \
-        json.dumps(body).encode()
+    return (
+        status,
+        [("Content-Type", HEALTH_CONTENT_TYPE), ("Cache-Control", "no-store")],
+        json.dumps(body).encode(),
+    )
 
 
 def live_response():
-    return 200, [("Content-Type", HEALTH_CONTENT_TYPE), ("Cache-Control", "no-store")], \
-        json.dumps({"status": "pass"}).encode()
+    return (
+        200,
+        [("Content-Type", HEALTH_CONTENT_TYPE), ("Cache-Control", "no-store")],
+        json.dumps({"status": "pass"}).encode(),
+    )

@@ -17,6 +17,7 @@ file) and neither wipes nor falls back to a private directory (:func:`claim`).
 The default directory is local and per boot (``/dev/shm``, else the temporary
 directory), never the filestore volume that several replicas may share.
 """
+
 import contextlib
 import errno
 import fcntl

@@ -8,6 +8,7 @@ holds either lock cannot leave a lock held forever. Waiting is bounded: when
 the lock is not free within ``wait`` seconds the caller gets ``None`` (use the
 overflow label this time, ask again next time).
 """
+
 import contextlib
 import errno
 import fcntl

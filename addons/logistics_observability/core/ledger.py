@@ -29,6 +29,7 @@ truncated), ``workflow``, ``outcome``, ``count``, ``duration_sum``,
 ``buckets.WORKFLOW_DURATION`` bound + Inf) and ``start_delay_buckets`` (per
 ``buckets.START_DELAY`` bound + Inf), unique on (minute, workflow, outcome).
 """
+
 import atexit
 import contextlib
 import datetime
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS {BATCH_TABLE} (
 );
 CREATE INDEX IF NOT EXISTS {BATCH_TABLE}_applied_at_idx ON {BATCH_TABLE} (applied_at);
 """
-CREATE_TABLE = f"""
+CREATE_TABLE = (
+    f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     id bigserial PRIMARY KEY,
     minute timestamp without time zone NOT NULL,
@@ -76,7 +78,9 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     CONSTRAINT {TABLE}_minute_workflow_outcome_key UNIQUE (minute, workflow, outcome)
 );
 CREATE INDEX IF NOT EXISTS {TABLE}_workflow_minute_idx ON {TABLE} (workflow, minute);
-""" + BATCH_DDL
+"""
+    + BATCH_DDL
+)
 
 _SUM_ARRAYS = (
     "(SELECT array_agg(COALESCE(a, 0) + COALESCE(b, 0) ORDER BY i) "
@@ -97,10 +101,14 @@ UPSERT_TAIL = (
     "duration_buckets = " + _SUM_ARRAYS.format(c="duration_buckets") + ", "
     "start_delay_buckets = " + _SUM_ARRAYS.format(c="start_delay_buckets")
 )
-_ROW_SQL = ("(%s::timestamp, %s::varchar, %s::varchar, %s::bigint, %s::double precision, %s::bigint, "
-            "%s::bigint[], %s::bigint[])")
-PRUNE_SQL = (f"DELETE FROM {BATCH_TABLE} WHERE applied_at < (now() at time zone 'UTC') - "
-             f"interval '{BATCH_RETENTION_DAYS} days'")
+_ROW_SQL = (
+    "(%s::timestamp, %s::varchar, %s::varchar, %s::bigint, %s::double precision, %s::bigint, "
+    "%s::bigint[], %s::bigint[])"
+)
+PRUNE_SQL = (
+    f"DELETE FROM {BATCH_TABLE} WHERE applied_at < (now() at time zone 'UTC') - "
+    f"interval '{BATCH_RETENTION_DAYS} days'"
+)
 
 
 class MissingTable(Exception):
@@ -141,8 +149,18 @@ def build_upsert(rows, batch_id):
         row = rows[key]
         minute, workflow, outcome = key
         values.append(_ROW_SQL)
-        params.extend((minute_of(minute * 60), workflow, outcome, row.count, row.duration_sum, row.sql_sum,
-                       list(row.duration_buckets), list(row.delay_buckets)))
+        params.extend(
+            (
+                minute_of(minute * 60),
+                workflow,
+                outcome,
+                row.count,
+                row.duration_sum,
+                row.sql_sum,
+                list(row.duration_buckets),
+                list(row.delay_buckets),
+            )
+        )
     return UPSERT_HEAD + ", ".join(values) + UPSERT_TAIL, params
 
 
@@ -159,8 +177,15 @@ def _add_run(rows, key, duration, sql_queries, start_delay):
 
 
 def _spool_line(tenant, key, duration, sql_queries, start_delay):
-    fields = (tenant, str(key[0]), key[1], key[2], repr(float(duration)), str(int(sql_queries or 0)),
-              "" if start_delay is None else repr(float(start_delay)))
+    fields = (
+        tenant,
+        str(key[0]),
+        key[1],
+        key[2],
+        repr(float(duration)),
+        str(int(sql_queries or 0)),
+        "" if start_delay is None else repr(float(start_delay)),
+    )
     line = "\t".join(fields)
     if line.count("\t") != 6 or "\n" in line:
         raise ValueError("tab or newline in a ledger key")
@@ -181,8 +206,13 @@ def read_spool(path):
             continue
         try:
             tenant, minute, workflow, outcome, duration, sql, delay = raw.decode("utf-8").split("\t")
-            _add_run(buffer.setdefault(tenant, {}), (int(minute), workflow, outcome), float(duration),
-                     int(sql), float(delay) if delay else None)
+            _add_run(
+                buffer.setdefault(tenant, {}),
+                (int(minute), workflow, outcome),
+                float(duration),
+                int(sql),
+                float(delay) if delay else None,
+            )
         except (ValueError, UnicodeDecodeError):
             bad += 1
     if bad:
@@ -230,8 +260,7 @@ class Ledger:
     ``spool_dir`` (see :meth:`configure`) makes the buffer survive SIGKILL.
     """
 
-    def __init__(self, connect=None, interval=5.0, max_rows=20000, statement_timeout_ms=5000,
-                 spool_dir=None):
+    def __init__(self, connect=None, interval=5.0, max_rows=20000, statement_timeout_ms=5000, spool_dir=None):
         self.connect = connect
         self.interval = interval
         self.max_rows = max_rows
@@ -298,15 +327,20 @@ class Ledger:
                 os.rename(lock_path + ".tmp", lock_path)
                 self._tag, self._lock_fd = tag, fd
             self._spool_seq += 1
-            self._spool_fd = os.open(self._spool_path(self._tag, self._spool_seq),
-                                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
-                                     0o600)
+            self._spool_fd = os.open(
+                self._spool_path(self._tag, self._spool_seq),
+                os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                0o600,
+            )
             self._spool_size = 0
             return True
         except OSError as exc:
             self._spool_broken = True
-            _logger.error("workflow ledger: cannot spool runs in %s (%s); a killed process may lose "
-                          "its last runs", self.spool_dir, exc)
+            _logger.error(
+                "workflow ledger: cannot spool runs in %s (%s); a killed process may lose " "its last runs",
+                self.spool_dir,
+                exc,
+            )
             return False
 
     def _spool(self, line):
@@ -442,11 +476,15 @@ class Ledger:
             return 0
         written = 0
         base = glob.escape(self.spool_dir)
-        tags = {os.path.basename(p)[len("ledger-"):-len(".lock")]
-                for p in glob.glob(os.path.join(base, "ledger-*.lock"))}
+        tags = {
+            os.path.basename(p)[len("ledger-") : -len(".lock")]
+            for p in glob.glob(os.path.join(base, "ledger-*.lock"))
+        }
         # spool files whose lock file is gone: an adopter died half-way
-        tags.update(os.path.basename(p)[len("ledger-"):].rsplit(".", 2)[0]
-                    for p in glob.glob(os.path.join(base, "ledger-*.spool")))
+        tags.update(
+            os.path.basename(p)[len("ledger-") :].rsplit(".", 2)[0]
+            for p in glob.glob(os.path.join(base, "ledger-*.spool"))
+        )
         tags.discard(self._tag)
         for tag in sorted(tags):
             lock_path = os.path.join(self.spool_dir, "ledger-%s.lock" % tag)
@@ -456,8 +494,9 @@ class Ledger:
             try:
                 complete = True
                 for path in sorted(glob.glob(os.path.join(base, "ledger-%s.*.spool" % glob.escape(tag)))):
-                    batch = _Batch(os.path.basename(path)[len("ledger-"):-len(".spool")], read_spool(path),
-                                   path)
+                    batch = _Batch(
+                        os.path.basename(path)[len("ledger-") : -len(".spool")], read_spool(path), path
+                    )
                     written += self._write_batch(batch)
                     if batch.rows:
                         complete = False  # a tenant is unreachable: try again next flush

@@ -6,6 +6,7 @@ even while every HTTP worker is busy. It serves exactly what the controllers
 serve (same handlers, same auth). Forked children close their copy of the
 listening socket.
 """
+
 import contextlib
 import logging
 import os
@@ -78,11 +79,20 @@ def start(interface, port, cfg_getter):
     try:
         server = _Server((interface or "127.0.0.1", int(port)), cfg_getter)
     except OSError as exc:
-        _logger.error("logistics_observability: cannot listen on %s:%s for metrics (%s); "
-                      "the dedicated metrics listener is disabled", interface, port, exc)
+        _logger.error(
+            "logistics_observability: cannot listen on %s:%s for metrics (%s); "
+            "the dedicated metrics listener is disabled",
+            interface,
+            port,
+            exc,
+        )
         return None
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5},
-                              name="observability-metrics-listener", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.5},
+        name="observability-metrics-listener",
+        daemon=True,
+    )
     thread.start()
     _server = server
     _logger.info("logistics_observability: metrics listener on http://%s:%s/metrics", interface, port)

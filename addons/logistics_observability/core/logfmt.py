@@ -14,6 +14,7 @@ substring searches, then runs only anchored patterns with bounded
 quantifiers at those places (linear in the truncated text). Numbers are never
 ``NaN``/``Infinity`` (not JSON).
 """
+
 import json
 import linecache
 import logging
@@ -46,8 +47,11 @@ _KEY_SUFFIX = r"[\w\-]{0,32}[\"']?\s{0,8}[:=]\s{0,8}"
 _VALUE = r"(\"[^\"\n]{0,4096}\"?|'[^'\n]{0,4096}'?|[^\s&,;}\])\"']+)"
 _KV = re.compile(r"(?i)(?:password|passwd|pwd|secret|token|key|session_id)" + _KEY_SUFFIX + _VALUE)
 _KEY_PREFIX = re.compile(r"(?:api|access|private)[_-]?\Z")  # "key" alone is not a secret name
-_AUTH = re.compile(r"(?i)authorization" + _KEY_SUFFIX
-                   + r"([\"']?)(?:(bearer|basic|digest|token|negotiate)\s{1,8})?([^\s'\",;}]+)")
+_AUTH = re.compile(
+    r"(?i)authorization"
+    + _KEY_SUFFIX
+    + r"([\"']?)(?:(bearer|basic|digest|token|negotiate)\s{1,8})?([^\s'\",;}]+)"
+)
 _BEARER = re.compile(r"(?i)bearer\s{1,8}(?!\[REDACTED\])[A-Za-z0-9._~+/=\-]{8,}")
 _USERINFO = re.compile(r"://([^/\s@\"'<>]+)@")
 _TRIGGERS = ("passw", "pwd", "secret", "token", "key", "session_id", "authorization", "bearer", "://")
@@ -61,20 +65,42 @@ _PERF = odoo_facts.PERF_INFO_RE
 
 #: Record attributes (from ``extra=``) copied into the JSON object.
 EXTRA_FIELDS = (
-    "workflow", "outcome", "reference", "duration_ms", "sql.count", "sql.ms", "carrier",
-    "operation", "cron", "start_delay_ms", "http.method", "http.route", "http.status",
-    "http.url", "event",
+    "workflow",
+    "outcome",
+    "reference",
+    "duration_ms",
+    "sql.count",
+    "sql.ms",
+    "carrier",
+    "operation",
+    "cron",
+    "start_delay_ms",
+    "http.method",
+    "http.route",
+    "http.status",
+    "http.url",
+    "event",
     # security and audit events
-    "auth.method", "client.ip", "user.login", "target.login", "group", "change",
-    "change.kind", "change.target", "change.from", "change.to",
+    "auth.method",
+    "client.ip",
+    "user.login",
+    "target.login",
+    "group",
+    "change",
+    "change.kind",
+    "change.target",
+    "change.from",
+    "change.to",
 )
 _NUMERIC = ("http.status", "duration_ms", "sql.count", "sql.ms", "start_delay_ms")
 #: Context keys copied on every line.
 _CONTEXT_FIELDS = ("request_id", "trace_id", "span_id", "tenant", "uid")
 #: Context keys copied on request-outcome lines (werkzeug access line).
 _REQUEST_FIELDS = ("http.method", "http.route", "http.status", "duration_ms", "sql.count", "sql.ms")
-_LAST_RESORT = '{"level":"ERROR","logger":"logistics_observability.logfmt",' \
-               '"msg":"<log record could not be formatted>","log.format_error":"double fault"}'
+_LAST_RESORT = (
+    '{"level":"ERROR","logger":"logistics_observability.logfmt",'
+    '"msg":"<log record could not be formatted>","log.format_error":"double fault"}'
+)
 
 
 def truncate(text, limit=MAX_MSG):
@@ -82,7 +108,7 @@ def truncate(text, limit=MAX_MSG):
     if len(text) <= limit:
         return text
     tail = min(_TAIL, limit // 4)
-    return text[:limit - tail - len(_MARK)] + _MARK + text[-tail:]
+    return text[: limit - tail - len(_MARK)] + _MARK + text[-tail:]
 
 
 #: Every trigger but "bearer" stands just before a ``:`` or ``=`` (its own for "://"): at most
@@ -164,7 +190,7 @@ def _match(text, low, word, pos):
         return (m.start(1), m.end(1), REDACTED) if m else None
     if word == "bearer":
         m = _BEARER.match(text, pos)
-        return (pos, m.end(), text[pos:pos + 6] + " " + REDACTED) if m else None
+        return (pos, m.end(), text[pos : pos + 6] + " " + REDACTED) if m else None
     if word == "authorization":
         m = _AUTH.match(text, pos)
         if not m or m.group(3).startswith(REDACTED):
@@ -284,7 +310,7 @@ def parse_access_line(msg):
     size = tail.group("size")
     fields = {
         "http.method": head.group("method"),
-        "http.path": msg[start:min(end, start + 512)],
+        "http.path": msg[start : min(end, start + 512)],
         "http.status": int(tail.group("status")),
         "client.address": head.group("peer"),
     }
@@ -380,8 +406,9 @@ def format_exception(etype, evalue, tb, message):
 
 
 # one encoder for every record (no cycle check: every value is a bounded copy, see _plain)
-_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, check_circular=False, default=_short_str,
-                            separators=(",", ":"))
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=True, allow_nan=False, check_circular=False, default=_short_str, separators=(",", ":")
+)
 
 
 def _dumps(out):
@@ -414,14 +441,16 @@ class JsonFormatter(logging.Formatter):
             msg = redact(truncate(str(getattr(record, "msg", ""))))
         except Exception:
             msg = "<unprintable log message>"
-        return _dumps({
-            "ts": _ts(getattr(record, "created", None)),
-            "level": str(logging.getLevelName(getattr(record, "levelno", logging.ERROR))),
-            "logger": _short_str(getattr(record, "name", "")),
-            "msg": msg,
-            "pid": os.getpid(),
-            "log.format_error": _short_str("%s: %s" % (type(exc).__name__, exc)),
-        })
+        return _dumps(
+            {
+                "ts": _ts(getattr(record, "created", None)),
+                "level": str(logging.getLevelName(getattr(record, "levelno", logging.ERROR))),
+                "logger": _short_str(getattr(record, "name", "")),
+                "msg": msg,
+                "pid": os.getpid(),
+                "log.format_error": _short_str("%s: %s" % (type(exc).__name__, exc)),
+            }
+        )
 
     def _message(self, record):
         args = record.args

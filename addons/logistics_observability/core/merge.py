@@ -64,14 +64,14 @@ class Merger:
             cur = series.get(lv)
             if kind == "histogram":
                 width = len(meta[5]) + 2
-                part = vals[idx:idx + width]
+                part = vals[idx : idx + width]
                 if cur is None:
                     series[lv] = part
                 else:
                     for i in range(width):
                         cur[i] += part[i]
             elif kind == "gauge" and mode == "mostrecent":
-                part = vals[idx:idx + 2]
+                part = vals[idx : idx + 2]
                 if part[1] == 0.0:
                     continue  # never set
                 if cur is None or part[1] >= cur[1]:
@@ -138,7 +138,7 @@ class Summed:
             metas = layout.metas
             keys = self.keys
             gather = plan.gather
-            for name, lv, idx in entries[plan.seen:]:
+            for name, lv, idx in entries[plan.seen :]:
                 if lv is None:
                     plan.bad += 1
                     continue
@@ -168,7 +168,7 @@ class Summed:
                 plan.own.append(at)
                 if len(gather) < self.size:
                     gather.extend([ZERO] * (self.size - len(gather)))
-                gather[pos:pos + width] = range(idx, idx + width)
+                gather[pos : pos + width] = range(idx, idx + width)
             plan.seen = len(entries)
             plan.getter = None
         return plan
@@ -207,7 +207,7 @@ class Summed:
                     series = found.get(name)
                     if series is None:
                         series = found[name] = {}
-                    series[lv] = acc[pos] if width == 1 else acc[pos:pos + width]
+                    series[lv] = acc[pos] if width == 1 else acc[pos : pos + width]
             for name, series in found.items():
                 merged[name] = (metas[name], Columns(list(series), list(series.values())))
             return
@@ -215,11 +215,14 @@ class Summed:
             lvs, positions, width, getter = group
             if width == 1:
                 if getter is None:
-                    getter = group[3] = (operator.itemgetter(*positions) if len(positions) > 1
-                                         else (lambda v, i=positions[0]: (v[i],)))
+                    getter = group[3] = (
+                        operator.itemgetter(*positions)
+                        if len(positions) > 1
+                        else (lambda v, i=positions[0]: (v[i],))
+                    )
                 values = getter(acc)
             else:
-                values = [acc[pos:pos + width] for pos in positions]
+                values = [acc[pos : pos + width] for pos in positions]
             # the group's own label list (append-only, never changed in place): its identity tells
             # the exposition that the series it wrote last time are still in the same order
             merged[name] = (metas[name], Columns(lvs, values))

@@ -23,6 +23,7 @@ for database names and URL templates.
 What runs at scrape time (:class:`Family`, :func:`register_collector`, :func:`collect`) lives in
 :mod:`.collection`; its public names are re-exported here.
 """
+
 import bisect
 import contextlib
 import keyword
@@ -47,8 +48,7 @@ MAX_LABEL_VALUE = _names.MAX_LABEL_VALUE
 TENANT_OVERFLOW = "__overflow__"
 ROUTE_OTHER = "__other__"
 
-_settings = {"directory": None, "max_tenants": 500, "max_routes": 200,
-             "capacity": _store.DEFAULT_CAPACITY}
+_settings = {"directory": None, "max_tenants": 500, "max_routes": 200, "capacity": _store.DEFAULT_CAPACITY}
 _STORE = None
 _gen = 0  # bumped whenever bound series must be re-located (fork, new directory, wipe)
 _registry = {}
@@ -137,8 +137,13 @@ def tenant_label(dbname):
         if admitted:
             return dbname
         if admitted is None:
-            _log_once("admit-tenant-busy", "metrics: tenant cap lock busy; %s counted as %s this time",
-                      dbname, TENANT_OVERFLOW, exc_info=False)
+            _log_once(
+                "admit-tenant-busy",
+                "metrics: tenant cap lock busy; %s counted as %s this time",
+                dbname,
+                TENANT_OVERFLOW,
+                exc_info=False,
+            )
     except Exception:
         _log_once("admit-tenant", "metrics: cannot check the tenant cap")
     return TENANT_OVERFLOW
@@ -156,8 +161,13 @@ def route_label(route):
         if admitted:
             return route
         if admitted is None:
-            _log_once("admit-route-busy", "metrics: route cap lock busy; %s counted as %s this time",
-                      route, ROUTE_OTHER, exc_info=False)
+            _log_once(
+                "admit-route-busy",
+                "metrics: route cap lock busy; %s counted as %s this time",
+                route,
+                ROUTE_OTHER,
+                exc_info=False,
+            )
     except Exception:
         _log_once("admit-route", "metrics: cannot check the route cap")
     return ROUTE_OTHER
@@ -365,8 +375,10 @@ class Group:
                         if value >= 0:
                             mv[idx] += value
         except Exception:
-            _log_once(("group", self._children[0]._metric.name if self._children else ""),
-                      "metrics: cannot update a group of series (ignored)")
+            _log_once(
+                ("group", self._children[0]._metric.name if self._children else ""),
+                "metrics: cannot update a group of series (ignored)",
+            )
 
 
 def group(children):
@@ -478,8 +490,12 @@ class Metric:
         if labels:
             return self.labels(**labels)
         if self._default is None:
-            _log_once(("labels", self.name), "metrics: %s needs labels %s (update ignored)",
-                      self.name, self.labelnames)
+            _log_once(
+                ("labels", self.name),
+                "metrics: %s needs labels %s (update ignored)",
+                self.name,
+                self.labelnames,
+            )
             return _NULL_CHILD
         return self._default
 

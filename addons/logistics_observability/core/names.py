@@ -37,6 +37,8 @@ def clip(value):
         # lone surrogates (e.g. from surrogateescape'd bytes) cannot be exposed as UTF-8
         value = value.encode("utf-8", "replace").decode("utf-8")
     return value
+
+
 _lock = threading.Lock()
 
 

@@ -33,6 +33,7 @@ Disk space of the values file is reserved (``posix_fallocate``) before a page is
 written through the mmap, so a full filesystem means "series dropped and
 counted", never SIGBUS. How values of several slots combine is in :mod:`.merge`.
 """
+
 import contextlib
 import errno
 import fcntl
@@ -100,7 +101,7 @@ def _split(data):
         (length,) = _HEAD.unpack_from(data, pos)
         if pos + 4 + length > end:
             break
-        parts.append(data[pos + 4:pos + 4 + length])
+        parts.append(data[pos + 4 : pos + 4 + length])
         pos += 4 + length
     return parts
 
@@ -125,10 +126,16 @@ def _valid_meta(rec):
     if len(rec) < 7:
         return None
     _tag, name, kind, help_, labelnames, buckets, mode = rec[:7]
-    if (not isinstance(name, str) or kind not in KINDS or not isinstance(help_, str)
-            or not isinstance(labelnames, list) or not all(isinstance(n, str) for n in labelnames)
-            or not isinstance(buckets, list) or not isinstance(mode, str)
-            or not all(isinstance(b, int | float) for b in buckets)):
+    if (
+        not isinstance(name, str)
+        or kind not in KINDS
+        or not isinstance(help_, str)
+        or not isinstance(labelnames, list)
+        or not all(isinstance(n, str) for n in labelnames)
+        or not isinstance(buckets, list)
+        or not isinstance(mode, str)
+        or not all(isinstance(b, int | float) for b in buckets)
+    ):
         return None
     options = rec[7] if len(rec) > 7 and isinstance(rec[7], dict) else {}
     extra = options.get("extra", 0)
@@ -322,8 +329,17 @@ class _Owned:
                 raise
         payload = b""
         if metric.name not in self.described:
-            payload += _record(["M", metric.name, metric.kind, metric.help, list(metric.labelnames),
-                                list(metric.buckets), metric.mode])
+            payload += _record(
+                [
+                    "M",
+                    metric.name,
+                    metric.kind,
+                    metric.help,
+                    list(metric.labelnames),
+                    list(metric.buckets),
+                    metric.mode,
+                ]
+            )
         payload += _record(["S", metric.name, list(labelvalues)])
         committed = self.qmv[1]
         try:
@@ -413,7 +429,7 @@ class _SlotReader:
         self.plan = None
 
     def values(self):
-        return self.mv[:self.layout.used].tolist()
+        return self.mv[: self.layout.used].tolist()
 
 
 class MergeResult:
@@ -461,9 +477,13 @@ class Store:
         except Exception as exc:
             self._unavailable = "%s: %s" % (type(exc).__name__, exc)
             self._retry_at = time.monotonic() + CLAIM_RETRY
-            self._log_once(("claim", self._unavailable), logging.ERROR,
-                           "metrics store in %s unusable in this process (%s): updates are dropped, "
-                           "Odoo goes on", self.directory, self._unavailable)
+            self._log_once(
+                ("claim", self._unavailable),
+                logging.ERROR,
+                "metrics store in %s unusable in this process (%s): updates are dropped, " "Odoo goes on",
+                self.directory,
+                self._unavailable,
+            )
             raise
         return self.owned
 
@@ -489,14 +509,23 @@ class Store:
                 try:
                     idx = owned.allocate(metric, labelvalues)
                 except StoreFull:
-                    self._log_once("full", logging.ERROR,
-                                   "metrics store full (%s values per process): new series are dropped "
-                                   "and counted in odoo_metrics_dropped_series_total", self.capacity)
+                    self._log_once(
+                        "full",
+                        logging.ERROR,
+                        "metrics store full (%s values per process): new series are dropped "
+                        "and counted in odoo_metrics_dropped_series_total",
+                        self.capacity,
+                    )
                     return _NULL.mv, 0
                 except OSError as exc:
-                    self._log_once("space", logging.ERROR,
-                                   "metrics store in %s: no space for new series (%s); they are dropped "
-                                   "and counted in odoo_metrics_dropped_series_total", self.directory, exc)
+                    self._log_once(
+                        "space",
+                        logging.ERROR,
+                        "metrics store in %s: no space for new series (%s); they are dropped "
+                        "and counted in odoo_metrics_dropped_series_total",
+                        self.directory,
+                        exc,
+                    )
                     return _NULL.mv, 0
             return owned.mv, idx
 
@@ -610,9 +639,14 @@ class Store:
             except FileNotFoundError:
                 continue  # wiped meanwhile
             except Exception as exc:
-                self._log_once(("slot", number, type(exc).__name__), logging.ERROR,
-                               "metrics store: slot %s of %s unreadable (%s); left out of scrapes",
-                               number, self.directory, exc)
+                self._log_once(
+                    ("slot", number, type(exc).__name__),
+                    logging.ERROR,
+                    "metrics store: slot %s of %s unreadable (%s); left out of scrapes",
+                    number,
+                    self.directory,
+                    exc,
+                )
                 merger.drop("bad_slot")
                 if reader.plan is not None:
                     self.summed.partial = True
@@ -621,9 +655,13 @@ class Store:
             slots += 1
             layout = reader.layout
             if layout.broken:
-                self._log_once(("broken", number), logging.ERROR,
-                               "metrics store: slot %s of %s has a damaged record; series after it are "
-                               "left out", number, self.directory)
+                self._log_once(
+                    ("broken", number),
+                    logging.ERROR,
+                    "metrics store: slot %s of %s has a damaged record; series after it are " "left out",
+                    number,
+                    self.directory,
+                )
                 merger.drop("bad_slot")
             write_drops["store_full"] += vals[H_DROPPED_FULL]
             write_drops["no_space"] += vals[H_DROPPED_SPACE]

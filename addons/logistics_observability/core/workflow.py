@@ -18,6 +18,7 @@ failure is counted even when its transaction rolls back. A run nested in a run
 of the same workflow (e.g. ``button_validate`` calling itself through a wizard)
 counts once, for the outermost run. Recording never raises.
 """
+
 import logging
 import re
 import threading
@@ -41,21 +42,35 @@ _custom_lock = threading.Lock()
 LEDGER = Ledger()
 
 RUNS = metrics.counter(
-    "odoo_workflow_runs_total", "Business workflow runs by outcome.", ("tenant", "workflow", "outcome"))
+    "odoo_workflow_runs_total", "Business workflow runs by outcome.", ("tenant", "workflow", "outcome")
+)
 DURATION = metrics.histogram(
-    "odoo_workflow_duration_seconds", "Business workflow run duration (pod_sync: dispatch-to-proof lag).",
-    ("tenant", "workflow"), buckets=buckets.WORKFLOW_DURATION)
+    "odoo_workflow_duration_seconds",
+    "Business workflow run duration (pod_sync: dispatch-to-proof lag).",
+    ("tenant", "workflow"),
+    buckets=buckets.WORKFLOW_DURATION,
+)
 SQL_QUERIES = metrics.histogram(
-    "odoo_workflow_sql_queries", "SQL queries per business workflow run.", ("tenant", "workflow"),
-    buckets=buckets.SQL_QUERIES)
+    "odoo_workflow_sql_queries",
+    "SQL queries per business workflow run.",
+    ("tenant", "workflow"),
+    buckets=buckets.SQL_QUERIES,
+)
 START_DELAY = metrics.histogram(
-    "odoo_workflow_start_delay_seconds", "Delay between when a scheduled run was due and when it started.",
-    ("tenant", "workflow"), buckets=buckets.START_DELAY)
+    "odoo_workflow_start_delay_seconds",
+    "Delay between when a scheduled run was due and when it started.",
+    ("tenant", "workflow"),
+    buckets=buckets.START_DELAY,
+)
 CRON_RUNS = metrics.counter(
-    "odoo_cron_runs_total", "Scheduled action runs by outcome.", ("tenant", "cron", "outcome"))
+    "odoo_cron_runs_total", "Scheduled action runs by outcome.", ("tenant", "cron", "outcome")
+)
 CRON_DURATION = metrics.histogram(
-    "odoo_cron_duration_seconds", "Scheduled action run duration.", ("tenant", "cron"),
-    buckets=buckets.WORKFLOW_DURATION)
+    "odoo_cron_duration_seconds",
+    "Scheduled action run duration.",
+    ("tenant", "cron"),
+    buckets=buckets.WORKFLOW_DURATION,
+)
 
 _local = threading.local()
 _enabled = True
@@ -102,8 +117,20 @@ def default_tenant():
     return getattr(threading.current_thread(), odoo_facts.THREAD_DBNAME, None) or ""
 
 
-def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, reference=None,
-               start_delay=None, when=None, log=True, reason=None, extra=None, label=None):
+def record_run(
+    workflow,
+    outcome,
+    duration,
+    tenant=None,
+    sql_queries=None,
+    reference=None,
+    start_delay=None,
+    when=None,
+    log=True,
+    reason=None,
+    extra=None,
+    label=None,
+):
     """Record one finished run (metrics, ledger, log event). Never raises.
 
     ``label``: the tenant's label when the caller already computed it (one cap check per run).
@@ -118,8 +145,9 @@ def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, refer
         runs = RUNS.labels(tenant=label, workflow=workflow, outcome=outcome)
         # back to back, ledger (spooled to disk) first: a SIGKILL between two recordings of the
         # same run is as unlikely as can be
-        LEDGER.record(tenant, workflow, outcome, duration, sql_queries or 0, start_delay=start_delay,
-                      when=when)
+        LEDGER.record(
+            tenant, workflow, outcome, duration, sql_queries or 0, start_delay=start_delay, when=when
+        )
         runs.inc()
         DURATION.labels(tenant=label, workflow=workflow).observe(duration)
         exemplars.observe(DURATION, (label, workflow), duration)
@@ -128,17 +156,30 @@ def record_run(workflow, outcome, duration, tenant=None, sql_queries=None, refer
         if start_delay is not None:
             START_DELAY.labels(tenant=label, workflow=workflow).observe(max(0.0, start_delay))
         if log:
-            fields = {"workflow": workflow, "outcome": outcome, "duration_ms": round(duration * 1000.0, 3),
-                      "reference": reference, "tenant": tenant}
+            fields = {
+                "workflow": workflow,
+                "outcome": outcome,
+                "duration_ms": round(duration * 1000.0, 3),
+                "reference": reference,
+                "tenant": tenant,
+            }
             if sql_queries is not None:
                 fields["sql.count"] = int(sql_queries)
             if start_delay is not None:
                 fields["start_delay_ms"] = round(start_delay * 1000.0, 3)
             fields.update(extra or {})
             level = logging.WARNING if outcome == FAILURE else logging.INFO
-            _logger.log(level, "workflow %s %s ref=%s duration=%.3fs sql=%s%s", workflow, outcome,
-                        reference or "-", duration, "-" if sql_queries is None else int(sql_queries),
-                        " reason=%s" % reason if reason else "", extra=_safe_extra(fields))
+            _logger.log(
+                level,
+                "workflow %s %s ref=%s duration=%.3fs sql=%s%s",
+                workflow,
+                outcome,
+                reference or "-",
+                duration,
+                "-" if sql_queries is None else int(sql_queries),
+                " reason=%s" % reason if reason else "",
+                extra=_safe_extra(fields),
+            )
     except Exception:
         _logger.debug("recording workflow run failed", exc_info=True)
 
@@ -235,9 +276,18 @@ class Run:
                     reference = reference(self)
                 except Exception:
                     reference = None
-            record_run(self.name, self.outcome, self.duration, tenant=tenant, sql_queries=sql,
-                       reference=reference, start_delay=self.start_delay, reason=self.reason,
-                       extra=self.extra, label=self.label)
+            record_run(
+                self.name,
+                self.outcome,
+                self.duration,
+                tenant=tenant,
+                sql_queries=sql,
+                reference=reference,
+                start_delay=self.start_delay,
+                reason=self.reason,
+                extra=self.extra,
+                label=self.label,
+            )
         except Exception:
             _logger.debug("workflow run exit failed", exc_info=True)
         return False
@@ -248,8 +298,14 @@ def start(name, tenant=None, reference=None, sql_counter=None, start_delay=None,
 
     The decorator for model methods is ``observe.workflow`` (the one public decorator).
     """
-    return Run(register(name), tenant=tenant, reference=reference, sql_counter=sql_counter,
-               start_delay=start_delay, on_finish=on_finish)
+    return Run(
+        register(name),
+        tenant=tenant,
+        reference=reference,
+        sql_counter=sql_counter,
+        start_delay=start_delay,
+        on_finish=on_finish,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -267,5 +323,14 @@ def record_cron(tenant, cron, outcome, duration, start_delay=None, sql_queries=N
         CRON_DURATION.labels(tenant=label, cron=cron).observe(max(0.0, duration))
     except Exception:
         _logger.debug("recording cron run failed", exc_info=True)
-    record_run("cron", outcome, duration, tenant=tenant, sql_queries=sql_queries, reference=reference or cron,
-               start_delay=start_delay, extra={"cron": cron}, label=label)
+    record_run(
+        "cron",
+        outcome,
+        duration,
+        tenant=tenant,
+        sql_queries=sql_queries,
+        reference=reference or cron,
+        start_delay=start_delay,
+        extra={"cron": cron},
+        label=label,
+    )

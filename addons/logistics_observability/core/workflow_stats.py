@@ -1,4 +1,5 @@
 """Workflow run statistics from the ledger's bucket counts (Odoo-free)."""
+
 from . import buckets
 
 #: Per workflow over a window: runs, failures, summed duration buckets (success and failure).
@@ -52,12 +53,14 @@ def summarize(rows):
     result = []
     for workflow, runs, failures, duration_sum, arrays in rows:
         runs, failures = int(runs or 0), int(failures or 0)
-        result.append({
-            "workflow": workflow,
-            "runs": runs,
-            "failures": failures,
-            "failure_rate": (failures / runs) if runs else 0.0,
-            "p95_seconds": quantile(0.95, sum_buckets(arrays)),
-            "avg_seconds": (float(duration_sum or 0) / runs) if runs else None,
-        })
+        result.append(
+            {
+                "workflow": workflow,
+                "runs": runs,
+                "failures": failures,
+                "failure_rate": (failures / runs) if runs else 0.0,
+                "p95_seconds": quantile(0.95, sum_buckets(arrays)),
+                "avg_seconds": (float(duration_sum or 0) / runs) if runs else None,
+            }
+        )
     return result

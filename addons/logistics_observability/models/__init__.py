@@ -1,4 +1,3 @@
-
 from . import workflow_ledger
 from . import event
 from . import backup_policy

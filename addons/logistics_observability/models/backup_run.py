@@ -33,7 +33,8 @@ class LogisticsBackupRun(models.Model):
 
     kind = fields.Selection(KIND_SELECTION, required=True, index=True)
     status = fields.Selection(
-        [("running", "Running"), ("success", "Succeeded"), ("failed", "Failed")], required=True, index=True)
+        [("running", "Running"), ("success", "Succeeded"), ("failed", "Failed")], required=True, index=True
+    )
     started_at = fields.Datetime(required=True, index=True)
     ended_at = fields.Datetime()
     duration_seconds = fields.Float(compute="_compute_duration", store=True, aggregator="max")
@@ -42,11 +43,14 @@ class LogisticsBackupRun(models.Model):
     location = fields.Char(help="Where the backup is stored (URL, bucket path, snapshot id).")
     checksum_verified = fields.Boolean(help="The stored backup's integrity was verified.")
     restore_verified = fields.Boolean(
-        string="Restored and verified", help="Restore drills: the backup was restored and the data checked.")
+        string="Restored and verified", help="Restore drills: the backup was restored and the data checked."
+    )
     message = fields.Text()
     source = fields.Selection(
         [("api", "API"), ("cli", "Command line"), ("wal_archiver", "WAL archiver"), ("manual", "Manual")],
-        default="manual", required=True)
+        default="manual",
+        required=True,
+    )
     warning = fields.Char(compute="_compute_warning")
     display_label = fields.Char(compute="_compute_display_label")
 
@@ -57,13 +61,18 @@ class LogisticsBackupRun(models.Model):
         # the index existed are folded into the latest report of each run first.
         if sql.index_exists(self.env.cr, NATURAL_KEY_INDEX):
             return
-        self.env.cr.execute(SQL(
-            """DELETE FROM logistics_backup_run r USING logistics_backup_run newer
+        self.env.cr.execute(
+            SQL(
+                """DELETE FROM logistics_backup_run r USING logistics_backup_run newer
                 WHERE newer.kind = r.kind AND newer.started_at = r.started_at
-                  AND COALESCE(newer.location, '') = COALESCE(r.location, '') AND newer.id > r.id"""))
+                  AND COALESCE(newer.location, '') = COALESCE(r.location, '') AND newer.id > r.id"""
+            )
+        )
         if self.env.cr.rowcount:
-            _logger.warning("logistics.backup.run: %d duplicate run reports folded into their latest",
-                            self.env.cr.rowcount)
+            _logger.warning(
+                "logistics.backup.run: %d duplicate run reports folded into their latest",
+                self.env.cr.rowcount,
+            )
         expressions = ["kind", "started_at", "COALESCE(location, '')"]
         if "unique" in inspect.signature(sql.create_index).parameters:  # 19.0: create_unique_index deprecated
             sql.create_index(self.env.cr, NATURAL_KEY_INDEX, self._table, expressions, unique=True)
@@ -74,7 +83,8 @@ class LogisticsBackupRun(models.Model):
     def _compute_duration(self):
         for run in self:
             run.duration_seconds = (
-                (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else 0.0)
+                (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else 0.0
+            )
             run.size_gb = (run.size_bytes or 0.0) / 1e9
 
     @api.depends("status", "kind", "checksum_verified", "restore_verified")
@@ -105,10 +115,14 @@ class LogisticsBackupRun(models.Model):
         runs = self.browse()
         for values in reports:
             values = dict(values, source=source, location=values.get("location") or False)
-            existing = self.search([
-                ("kind", "=", values["kind"]), ("started_at", "=", values["started_at"]),
-                ("location", "=", values["location"]),
-            ], limit=1)
+            existing = self.search(
+                [
+                    ("kind", "=", values["kind"]),
+                    ("started_at", "=", values["started_at"]),
+                    ("location", "=", values["location"]),
+                ],
+                limit=1,
+            )
             if existing:
                 existing.write({k: v for k, v in values.items() if k != "source"})
                 runs |= existing
@@ -122,9 +136,12 @@ class LogisticsBackupRun(models.Model):
                 # the same run was reported by a concurrent request that committed after this
                 # transaction began: Odoo retries a request on a serialization failure, and the
                 # retry sees the run and updates it (a duplicate, not an error)
-                self.env.cr.execute(SQL(
-                    "DO $$ BEGIN RAISE EXCEPTION 'backup run reported concurrently' "
-                    "USING ERRCODE = 'serialization_failure'; END $$"))
+                self.env.cr.execute(
+                    SQL(
+                        "DO $$ BEGIN RAISE EXCEPTION 'backup run reported concurrently' "
+                        "USING ERRCODE = 'serialization_failure'; END $$"
+                    )
+                )
         return runs
 
     @api.model
@@ -153,15 +170,31 @@ class LogisticsBackupRun(models.Model):
             return
         archived_at = archived_at.replace(microsecond=0, tzinfo=None)
         if failed_at and failed_at > archived_at:
-            report = {"kind": "wal", "status": "failed", "started_at": failed_at.replace(microsecond=0),
-                      "ended_at": failed_at.replace(microsecond=0), "location": "archiver:%s" % failed_wal,
-                      "message": "WAL archiver failed on %s" % failed_wal}
+            report = {
+                "kind": "wal",
+                "status": "failed",
+                "started_at": failed_at.replace(microsecond=0),
+                "ended_at": failed_at.replace(microsecond=0),
+                "location": "archiver:%s" % failed_wal,
+                "message": "WAL archiver failed on %s" % failed_wal,
+            }
         else:
-            report = {"kind": "wal", "status": "success", "started_at": archived_at, "ended_at": archived_at,
-                      "location": "archiver:%s" % wal, "checksum_verified": False}
+            report = {
+                "kind": "wal",
+                "status": "success",
+                "started_at": archived_at,
+                "ended_at": archived_at,
+                "location": "archiver:%s" % wal,
+                "checksum_verified": False,
+            }
         report.setdefault("size_bytes", None)
-        if not self.search_count([("kind", "=", "wal"), ("started_at", "=", report["started_at"]),
-                                  ("location", "=", report["location"])]):
+        if not self.search_count(
+            [
+                ("kind", "=", "wal"),
+                ("started_at", "=", report["started_at"]),
+                ("location", "=", report["location"]),
+            ]
+        ):
             self.sudo()._ingest([report], source="wal_archiver")
         # keep the archiver's bookkeeping bounded: one row per archiver observation, 30 days
         limit = fields.Datetime.now() - datetime.timedelta(days=30)

@@ -25,23 +25,37 @@ class LogisticsWorkflowEvent(models.Model):
     outcome = fields.Selection([("success", "Success"), ("failure", "Failure")], required=True, readonly=True)
     reference = fields.Char(required=True, readonly=True, index=True)
     occurred_at = fields.Datetime(required=True, readonly=True)
-    duration_ms = fields.Float(string="Duration (ms)", readonly=True,
-                               help="Recorded duration; for a proof of delivery of a known picking, "
-                                    "the lag since it was dispatched.")
+    duration_ms = fields.Float(
+        string="Duration (ms)",
+        readonly=True,
+        help="Recorded duration; for a proof of delivery of a known picking, "
+        "the lag since it was dispatched.",
+    )
 
-    sql_constraints(locals(), [
-        ("event_key_unique", "unique(workflow, reference, occurred_at)",
-         "This event (workflow, reference, occurrence time) was already received."),
-    ])
+    sql_constraints(
+        locals(),
+        [
+            (
+                "event_key_unique",
+                "unique(workflow, reference, occurred_at)",
+                "This event (workflow, reference, occurrence time) was already received.",
+            ),
+        ],
+    )
 
     @api.model
     def _dispatch_time(self, reference):
         """When the outgoing picking named ``reference`` was validated, if stock is installed."""
         if "stock.picking" not in self.env:
             return None
-        picking = self.env["stock.picking"].sudo().search(
-            [("name", "=", reference), ("picking_type_code", "=", "outgoing"), ("state", "=", "done")],
-            limit=1)
+        picking = (
+            self.env["stock.picking"]
+            .sudo()
+            .search(
+                [("name", "=", reference), ("picking_type_code", "=", "outgoing"), ("state", "=", "done")],
+                limit=1,
+            )
+        )
         return picking.date_done or None
 
     @api.model
@@ -61,15 +75,29 @@ class LogisticsWorkflowEvent(models.Model):
         """
         for event in events:
             event["duration_s"] = self._event_duration(event)
-        rows = [SQL("(%s, %s, %s, %s, %s, %s, %s, (now() at time zone 'UTC'), (now() at time zone 'UTC'))",
-                    e["workflow"], e["outcome"], e["reference"], e["occurred_at"], e["duration_s"] * 1000.0,
-                    self.env.uid, self.env.uid)
-                for e in events]
-        self.env.cr.execute(SQL(
-            "INSERT INTO %s (workflow, outcome, reference, occurred_at, duration_ms, create_uid, write_uid, "
-            "create_date, write_date) VALUES %s ON CONFLICT (workflow, reference, occurred_at) DO NOTHING "
-            "RETURNING workflow, reference, occurred_at",
-            SQL.identifier(self._table), SQL(", ").join(rows)))
+        rows = [
+            SQL(
+                "(%s, %s, %s, %s, %s, %s, %s, (now() at time zone 'UTC'), (now() at time zone 'UTC'))",
+                e["workflow"],
+                e["outcome"],
+                e["reference"],
+                e["occurred_at"],
+                e["duration_s"] * 1000.0,
+                self.env.uid,
+                self.env.uid,
+            )
+            for e in events
+        ]
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO %s (workflow, outcome, reference, occurred_at, duration_ms,"
+                " create_uid, write_uid, create_date, write_date) VALUES %s"
+                " ON CONFLICT (workflow, reference, occurred_at) DO NOTHING"
+                " RETURNING workflow, reference, occurred_at",
+                SQL.identifier(self._table),
+                SQL(", ").join(rows),
+            )
+        )
         inserted = set(self.env.cr.fetchall())
         new = []
         for event in events:
@@ -81,8 +109,14 @@ class LogisticsWorkflowEvent(models.Model):
 
         def count_runs():
             for event in new:
-                core_workflow.record_run(event["workflow"], event["outcome"], event["duration_s"],
-                                         tenant=tenant, reference=event["reference"],
-                                         extra={"event": "external"})
+                core_workflow.record_run(
+                    event["workflow"],
+                    event["outcome"],
+                    event["duration_s"],
+                    tenant=tenant,
+                    reference=event["reference"],
+                    extra={"event": "external"},
+                )
+
         self.env.cr.postcommit.add(count_runs)
         return len(new), len(events) - len(new)

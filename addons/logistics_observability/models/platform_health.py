@@ -16,6 +16,7 @@ appending to ``get_cards()``::
 A card never shows another tenant's name or numbers: PostgreSQL figures are
 this database's own, plus server-wide totals.
 """
+
 import datetime
 import logging
 
@@ -56,10 +57,16 @@ class LogisticsPlatformHealth(models.AbstractModel):
     @api.model
     def _card(self, key, title, state, reason, action, details=None, sequence=50, menu=None):
         """One card: ``state`` is pass / warn / fail; ``action`` the first thing to do."""
-        return {"key": key, "title": title, "state": state if state in STATES else "fail",
-                "reason": reason, "action": action if state != "pass" else "",
-                "details": [[str(k), str(v)] for k, v in (details or [])], "sequence": sequence,
-                "menu": menu or False}
+        return {
+            "key": key,
+            "title": title,
+            "state": state if state in STATES else "fail",
+            "reason": reason,
+            "action": action if state != "pass" else "",
+            "details": [[str(k), str(v)] for k, v in (details or [])],
+            "sequence": sequence,
+            "menu": menu or False,
+        }
 
     @api.model
     def get_cards(self):
@@ -68,25 +75,41 @@ class LogisticsPlatformHealth(models.AbstractModel):
         if not self.env.user.has_group("logistics_observability.group_observability_viewer"):
             raise AccessError(_("Platform Health is reserved to Observability Viewers."))
         cards = []
-        for key, method in (("postgres", self._card_postgres), ("redis", self._card_redis),
-                            ("queue", self._card_queue), ("crons", self._card_crons),
-                            ("backups", self._card_backups), ("workflows", self._card_workflows)):
+        for key, method in (
+            ("postgres", self._card_postgres),
+            ("redis", self._card_redis),
+            ("queue", self._card_queue),
+            ("crons", self._card_crons),
+            ("backups", self._card_backups),
+            ("workflows", self._card_workflows),
+        ):
             try:
                 with self.env.cr.savepoint():
                     cards.append(method())
             except Exception as exc:  # one broken check must not hide the other cards
                 _logger.warning("platform health card %s failed: %s", key, exc)
-                cards.append(self._card(key, key.title(), "fail", _("Check failed: %s") % type(exc).__name__,
-                                        _("Read the Odoo server log for the error.")))
+                cards.append(
+                    self._card(
+                        key,
+                        key.title(),
+                        "fail",
+                        _("Check failed: %s") % type(exc).__name__,
+                        _("Read the Odoo server log for the error."),
+                    )
+                )
         return sorted(cards, key=lambda c: (c["sequence"], c["key"]))
 
     @api.model
     def get_dashboard(self):
         cards = self.get_cards()
         overall = _worst(*[c["state"] for c in cards])
-        return {"cards": cards, "state": overall, "database": self.env.cr.dbname,
-                "checked_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                "trends": self._trends()}
+        return {
+            "cards": cards,
+            "state": overall,
+            "database": self.env.cr.dbname,
+            "checked_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "trends": self._trends(),
+        }
 
     # -- trends (24 h sparklines) ----------------------------------------------
     @api.model
@@ -139,8 +162,9 @@ class LogisticsPlatformHealth(models.AbstractModel):
         own_waiting = cr.fetchone()[0]
         cr.execute("SELECT pg_database_size(current_database())")
         size = cr.fetchone()[0]
-        cr.execute("SELECT max(coalesce(extract(epoch FROM replay_lag), 0)), count(*) "
-                   "FROM pg_stat_replication")
+        cr.execute(
+            "SELECT max(coalesce(extract(epoch FROM replay_lag), 0)), count(*) " "FROM pg_stat_replication"
+        )
         lag, replicas = cr.fetchone()
         cr.execute("""SELECT failed_count, last_failed_time > coalesce(last_archived_time, '-infinity'),
                              current_setting('archive_mode') FROM pg_stat_archiver""")
@@ -170,40 +194,64 @@ class LogisticsPlatformHealth(models.AbstractModel):
             action = action or _("Fix archive_command (storage credentials, space); WAL piles up meanwhile.")
         if float(own_longest) >= self._pg_transaction_warn:
             states.append("warn")
-            reasons.append(_("A transaction in this database is open for %s")
-                           % backup_status.human_duration(own_longest))
+            reasons.append(
+                _("A transaction in this database is open for %s") % backup_status.human_duration(own_longest)
+            )
             action = action or _("Find the long request or cron in the Odoo log and stop it.")
         if own_waiting:
             states.append("warn")
             reasons.append(_("%d lock requests waiting in this database") % own_waiting)
             action = action or _("Look for a long transaction holding locks (often a cron or an import).")
         details = [
-            (_("Connections (this database)"), "%d (%d active, %d idle in transaction)"
-             % (own, own_active, own_idle_tx)),
+            (
+                _("Connections (this database)"),
+                "%d (%d active, %d idle in transaction)" % (own, own_active, own_idle_tx),
+            ),
             (_("Longest transaction (this database)"), backup_status.human_duration(own_longest)),
             (_("Waiting locks (this database)"), own_waiting),
             (_("Database size"), _human_bytes(size)),
             (_("Server connections"), "%d / %d" % (total, max_conn)),
             (_("Replicas"), "%d (max lag %s)" % (replicas, backup_status.human_duration(lag))),
-            (_("WAL archiving"), archive_mode if archive_mode == "off"
-             else _("%s failures") % archive_failed),
+            (
+                _("WAL archiving"),
+                archive_mode if archive_mode == "off" else _("%s failures") % archive_failed,
+            ),
         ]
-        return self._card("postgres", _("PostgreSQL"), _worst(*states),
-                          "; ".join(reasons) or _("Server answers; connections and locks are normal."),
-                          action, details, sequence=10)
+        return self._card(
+            "postgres",
+            _("PostgreSQL"),
+            _worst(*states),
+            "; ".join(reasons) or _("Server answers; connections and locks are normal."),
+            action,
+            details,
+            sequence=10,
+        )
 
     # -- Redis ---------------------------------------------------------------
     def _card_redis(self):
         _ = self.env._
         url = obs_config.current().redis_url
         if not url:
-            return self._card("redis", _("Redis"), "pass", _("Not configured (observability_redis_url)."),
-                              "", [], sequence=20)
+            return self._card(
+                "redis",
+                _("Redis"),
+                "pass",
+                _("Not configured (observability_redis_url)."),
+                "",
+                [],
+                sequence=20,
+            )
         ok, took, info = redis_collector.ping(url)
         if not ok:
-            return self._card("redis", _("Redis"), "fail", _("Redis does not answer (%s).") % info,
-                              _("Check that the Redis service runs and is reachable from Odoo."),
-                              [(_("Checked in"), "%d ms" % (took * 1000))], sequence=20)
+            return self._card(
+                "redis",
+                _("Redis"),
+                "fail",
+                _("Redis does not answer (%s).") % info,
+                _("Check that the Redis service runs and is reachable from Odoo."),
+                [(_("Checked in"), "%d ms" % (took * 1000))],
+                sequence=20,
+            )
         used, maximum = info.get("used_memory", 0), info.get("maxmemory", 0)
         evicted = info.get("evicted_keys", 0)
         state, reason, action = "pass", _("Redis answers."), ""
@@ -213,9 +261,12 @@ class LogisticsPlatformHealth(models.AbstractModel):
         elif evicted:
             state, reason = "warn", _("Redis evicted %d keys since it started.") % evicted
             action = _("Raise maxmemory; evictions drop sessions or cache entries.")
-        details = [(_("Memory"), "%s / %s" % (_human_bytes(used), _human_bytes(maximum) if maximum else "∞")),
-                   (_("Clients"), info.get("connected_clients", 0)), (_("Evicted keys"), evicted),
-                   (_("Checked in"), "%d ms" % (took * 1000))]
+        details = [
+            (_("Memory"), "%s / %s" % (_human_bytes(used), _human_bytes(maximum) if maximum else "∞")),
+            (_("Clients"), info.get("connected_clients", 0)),
+            (_("Evicted keys"), evicted),
+            (_("Checked in"), "%d ms" % (took * 1000)),
+        ]
         return self._card("redis", _("Redis"), state, reason, action, details, sequence=20)
 
     # -- queue ---------------------------------------------------------------
@@ -254,9 +305,16 @@ class LogisticsPlatformHealth(models.AbstractModel):
                 states.append("warn")
                 reasons.append(_("%d outgoing mails failed") % by_mail["exception"])
                 action = action or _("Check the outgoing mail server, then retry the failed mails.")
-        return self._card("queue", _("Queue"), _worst(*states),
-                          "; ".join(reasons) or _("No backlog."), action, details, sequence=30,
-                          menu="logistics_observability.action_queue_depth")
+        return self._card(
+            "queue",
+            _("Queue"),
+            _worst(*states),
+            "; ".join(reasons) or _("No backlog."),
+            action,
+            details,
+            sequence=30,
+            menu="logistics_observability.action_queue_depth",
+        )
 
     # -- crons ---------------------------------------------------------------
     def _card_crons(self):
@@ -272,21 +330,32 @@ class LogisticsPlatformHealth(models.AbstractModel):
             states.append("warn")
         if worst_late >= self._cron_late_warn:
             name = max(late, key=lambda r: r["age"])["name"]
-            reasons.append(_("%(cron)s is %(late)s late", cron=name,
-                             late=backup_status.human_duration(worst_late)))
+            reasons.append(
+                _("%(cron)s is %(late)s late", cron=name, late=backup_status.human_duration(worst_late))
+            )
             action = _("Check that cron workers run (max_cron_threads > 0) and no cron holds them.")
         if failing:
             worst = max(failing, key=lambda r: r["failures"])
             states.append("fail" if worst["failures"] >= 5 else "warn")
-            reasons.append(_("%(cron)s failed %(count)d times in a row", cron=worst["name"],
-                             count=worst["failures"]))
+            reasons.append(
+                _("%(cron)s failed %(count)d times in a row", cron=worst["name"], count=worst["failures"])
+            )
             action = action or _("Read the scheduled action's error in the server log and fix it.")
-        details = [(_("Due scheduled actions"), len(late)),
-                   (_("Most late"), backup_status.human_duration(worst_late)),
-                   (_("Failing scheduled actions"), len(failing))]
-        return self._card("crons", _("Scheduled actions"), _worst(*states),
-                          "; ".join(reasons) or _("Scheduled actions run on time."), action, details,
-                          sequence=40, menu="logistics_observability.action_queue_depth")
+        details = [
+            (_("Due scheduled actions"), len(late)),
+            (_("Most late"), backup_status.human_duration(worst_late)),
+            (_("Failing scheduled actions"), len(failing)),
+        ]
+        return self._card(
+            "crons",
+            _("Scheduled actions"),
+            _worst(*states),
+            "; ".join(reasons) or _("Scheduled actions run on time."),
+            action,
+            details,
+            sequence=40,
+            menu="logistics_observability.action_queue_depth",
+        )
 
     # -- backups -------------------------------------------------------------
     def _card_backups(self):
@@ -307,11 +376,17 @@ class LogisticsPlatformHealth(models.AbstractModel):
             (_("Last verified restore drill"), _("%s ago") % ago(now - drill) if drill else _("never")),
             (_("Drill interval"), backup_status.human_duration(status["drill_interval_seconds"])),
         ]
-        return self._card("backups", _("Backups"), state,
-                          " ".join(warnings[r] for r in backup_status.REASONS if r in warnings)
-                          or _("Backups are within RPO, verified, and drilled."),
-                          backup_status.REASONS[first] if first else "", details, sequence=50,
-                          menu="logistics_observability.action_backup_run")
+        return self._card(
+            "backups",
+            _("Backups"),
+            state,
+            " ".join(warnings[r] for r in backup_status.REASONS if r in warnings)
+            or _("Backups are within RPO, verified, and drilled."),
+            backup_status.REASONS[first] if first else "",
+            details,
+            sequence=50,
+            menu="logistics_observability.action_backup_run",
+        )
 
     # -- workflows -----------------------------------------------------------
     def _card_workflows(self):
@@ -319,8 +394,9 @@ class LogisticsPlatformHealth(models.AbstractModel):
         since = datetime.datetime.utcnow() - datetime.timedelta(hours=24)
         summary = self.env["logistics.workflow.summary"]._summary(since)
         if summary is None:
-            return self._card("workflows", _("Workflows"), "pass", _("No workflow ledger yet."), "", [],
-                              sequence=60)
+            return self._card(
+                "workflows", _("Workflows"), "pass", _("No workflow ledger yet."), "", [], sequence=60
+            )
         states, reasons = [], []
         for row in summary:
             if row["runs"] < self._workflow_min_runs:
@@ -331,17 +407,41 @@ class LogisticsPlatformHealth(models.AbstractModel):
                 states.append("warn")
             else:
                 continue
-            reasons.append(_("%(workflow)s fails %(rate).1f%% of %(runs)d runs", workflow=row["workflow"],
-                             rate=100 * row["failure_rate"], runs=row["runs"]))
-        details = [(row["workflow"], _("%(runs)d runs, %(rate).1f%% failed, p95 %(p95)s", runs=row["runs"],
-                                       rate=100 * row["failure_rate"], p95=_seconds(row["p95_seconds"])))
-                   for row in summary]
-        return self._card("workflows", _("Workflows (24 h)"), _worst(*states),
-                          "; ".join(reasons)
-                          or (_("No failures above %.0f%%.") % (100 * self._workflow_failure_warn)
-                              if summary else _("No workflow runs in 24 h.")),
-                          _("Open Workflows, find when failures started and read the matching log events."),
-                          details, sequence=60, menu="logistics_observability.action_workflow_summary")
+            reasons.append(
+                _(
+                    "%(workflow)s fails %(rate).1f%% of %(runs)d runs",
+                    workflow=row["workflow"],
+                    rate=100 * row["failure_rate"],
+                    runs=row["runs"],
+                )
+            )
+        details = [
+            (
+                row["workflow"],
+                _(
+                    "%(runs)d runs, %(rate).1f%% failed, p95 %(p95)s",
+                    runs=row["runs"],
+                    rate=100 * row["failure_rate"],
+                    p95=_seconds(row["p95_seconds"]),
+                ),
+            )
+            for row in summary
+        ]
+        return self._card(
+            "workflows",
+            _("Workflows (24 h)"),
+            _worst(*states),
+            "; ".join(reasons)
+            or (
+                _("No failures above %.0f%%.") % (100 * self._workflow_failure_warn)
+                if summary
+                else _("No workflow runs in 24 h.")
+            ),
+            _("Open Workflows, find when failures started and read the matching log events."),
+            details,
+            sequence=60,
+            menu="logistics_observability.action_workflow_summary",
+        )
 
 
 def _seconds(value):

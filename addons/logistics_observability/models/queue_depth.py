@@ -3,6 +3,7 @@
 Rows are computed when the view opens (``action_refresh``), so the view works
 whether or not ``queue_job`` / ``mail`` are installed in this database.
 """
+
 from odoo import api, fields, models
 
 from ..core.collectors import tenant as tenant_sql
@@ -16,12 +17,18 @@ class LogisticsQueueDepth(models.TransientModel):
 
     category = fields.Selection(
         [("queue_job", "Job queue"), ("cron", "Scheduled action"), ("mail", "Mail queue")],
-        required=True, readonly=True)
+        required=True,
+        readonly=True,
+    )
     name = fields.Char(string="Channel / Action", readonly=True)
     state = fields.Char(readonly=True)
     count = fields.Integer(readonly=True, aggregator="sum")
-    age = fields.Float(string="Oldest / Lateness (s)", readonly=True, aggregator="max",
-                       help="Queue: age of the oldest due pending job. Scheduled action: now - next call.")
+    age = fields.Float(
+        string="Oldest / Lateness (s)",
+        readonly=True,
+        aggregator="max",
+        help="Queue: age of the oldest due pending job. Scheduled action: now - next call.",
+    )
     age_display = fields.Char(string="Oldest / Lateness", compute="_compute_age_display")
     failures = fields.Integer(string="Consecutive failures", readonly=True, aggregator="max")
 
@@ -43,9 +50,17 @@ class LogisticsQueueDepth(models.TransientModel):
             return None
         self.env.flush_all()
         self.env.cr.execute(tenant_sql.QUEUE_SQL)
-        return [{"category": "queue_job", "name": channel, "state": state, "count": count,
-                 "age": float(age) if age is not None else 0.0, "failures": 0}
-                for channel, state, count, age in self.env.cr.fetchall()]
+        return [
+            {
+                "category": "queue_job",
+                "name": channel,
+                "state": state,
+                "count": count,
+                "age": float(age) if age is not None else 0.0,
+                "failures": 0,
+            }
+            for channel, state, count, age in self.env.cr.fetchall()
+        ]
 
     @api.model
     def _mail_rows(self):
@@ -53,17 +68,34 @@ class LogisticsQueueDepth(models.TransientModel):
         if not self._table_exists("mail_mail"):
             return None
         self.env.cr.execute(tenant_sql.MAIL_SQL)
-        return [{"category": "mail", "name": _("Outgoing mail"), "state": state, "count": count,
-                 "age": 0.0, "failures": 0} for state, count in self.env.cr.fetchall()]
+        return [
+            {
+                "category": "mail",
+                "name": _("Outgoing mail"),
+                "state": state,
+                "count": count,
+                "age": 0.0,
+                "failures": 0,
+            }
+            for state, count in self.env.cr.fetchall()
+        ]
 
     @api.model
     def _cron_rows(self):
         """Active scheduled actions that are due (late) or failing."""
         self.env["ir.cron"].flush_model()
         self.env.cr.execute(tenant_sql.CRON_SQL)
-        return [{"category": "cron", "name": name, "state": "failing" if failures else "due", "count": 1,
-                 "age": float(late) if late is not None else 0.0, "failures": failures}
-                for name, late, failures in self.env.cr.fetchall()]
+        return [
+            {
+                "category": "cron",
+                "name": name,
+                "state": "failing" if failures else "due",
+                "count": 1,
+                "age": float(late) if late is not None else 0.0,
+                "failures": failures,
+            }
+            for name, late, failures in self.env.cr.fetchall()
+        ]
 
     @api.model
     def action_refresh(self):
@@ -72,4 +104,5 @@ class LogisticsQueueDepth(models.TransientModel):
         rows = (self._queue_job_rows() or []) + self._cron_rows() + (self._mail_rows() or [])
         self.create(rows)
         return self.env["ir.actions.act_window"]._for_xml_id(
-            "logistics_observability.action_queue_depth_view")
+            "logistics_observability.action_queue_depth_view"
+        )

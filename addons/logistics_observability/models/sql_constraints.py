@@ -7,6 +7,7 @@ class body::
 
     sql_constraints(locals(), [("name_unique", "unique(name)", "Message.")])
 """
+
 from odoo import models
 
 

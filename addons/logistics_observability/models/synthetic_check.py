@@ -54,9 +54,12 @@ class LogisticsSyntheticCheck(models.Model):
     failing_since = fields.Datetime(readonly=True)
     first_action = fields.Char(help="What to do first when this check fails")
 
-    sql_constraints(locals(), [
-        ("name_unique", "unique(name)", "A synthetic check with this name already exists."),
-    ])
+    sql_constraints(
+        locals(),
+        [
+            ("name_unique", "unique(name)", "A synthetic check with this name already exists."),
+        ],
+    )
 
     def _as_dict(self):
         return {
@@ -92,8 +95,11 @@ class LogisticsSyntheticCheck(models.Model):
         base = (self.env["ir.config_parameter"].sudo().get_param("web.base.url") or "").rstrip("/")
         if not base.startswith(("http://", "https://")):
             return
-        portal = self.env["ir.module.module"].sudo().search_count(
-            [("name", "=", "portal"), ("state", "=", "installed")])
+        portal = (
+            self.env["ir.module.module"]
+            .sudo()
+            .search_count([("name", "=", "portal"), ("state", "=", "installed")])
+        )
         for name, path, status, text, mode in DEFAULTS:
             if path.startswith("/my/") and not portal:
                 continue  # the customer portal is not installed here

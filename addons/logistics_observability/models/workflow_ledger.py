@@ -43,7 +43,11 @@ class LogisticsWorkflowLedger(models.Model):
             where.append(SQL("minute >= %s", since))
         if workflow:
             where.append(SQL("workflow = %s", workflow))
-        self.env.cr.execute(SQL(
-            "SELECT workflow, outcome, SUM(count) FROM %s WHERE %s GROUP BY workflow, outcome",
-            SQL.identifier(core_ledger.TABLE), SQL(" AND ").join(where)))
+        self.env.cr.execute(
+            SQL(
+                "SELECT workflow, outcome, SUM(count) FROM %s WHERE %s GROUP BY workflow, outcome",
+                SQL.identifier(core_ledger.TABLE),
+                SQL(" AND ").join(where),
+            )
+        )
         return {(wf, outcome): int(total) for wf, outcome, total in self.env.cr.fetchall()}

@@ -1,4 +1,5 @@
 """Workflows: runs, failure rate and p95 per workflow over 24 h and 7 d, from the ledger."""
+
 import datetime
 
 from odoo import api, fields, models
@@ -38,10 +39,18 @@ class LogisticsWorkflowSummary(models.TransientModel):
         rows = []
         for window, delta in WINDOWS:
             for row in self._summary(now - delta) or []:
-                rows.append({"window": window, "workflow": row["workflow"], "runs": row["runs"],
-                             "failures": row["failures"], "failure_rate": 100.0 * row["failure_rate"],
-                             "p95_seconds": row["p95_seconds"] or 0.0,
-                             "avg_seconds": row["avg_seconds"] or 0.0})
+                rows.append(
+                    {
+                        "window": window,
+                        "workflow": row["workflow"],
+                        "runs": row["runs"],
+                        "failures": row["failures"],
+                        "failure_rate": 100.0 * row["failure_rate"],
+                        "p95_seconds": row["p95_seconds"] or 0.0,
+                        "avg_seconds": row["avg_seconds"] or 0.0,
+                    }
+                )
         self.create(rows)
         return self.env["ir.actions.act_window"]._for_xml_id(
-            "logistics_observability.action_workflow_summary_view")
+            "logistics_observability.action_workflow_summary_view"
+        )

@@ -10,15 +10,25 @@ class TestAccessPlatform(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.viewer = new_test_user(
-            cls.env, login="lo_acc_viewer",
-            groups="base.group_user,logistics_observability.group_observability_viewer")
+            cls.env,
+            login="lo_acc_viewer",
+            groups="base.group_user,logistics_observability.group_observability_viewer",
+        )
         cls.admin = new_test_user(
-            cls.env, login="lo_acc_admin",
-            groups="base.group_user,logistics_observability.group_observability_admin")
+            cls.env,
+            login="lo_acc_admin",
+            groups="base.group_user,logistics_observability.group_observability_admin",
+        )
         cls.plain = new_test_user(cls.env, login="lo_acc_plain", groups="base.group_user")
-        cls.backup = cls.env["logistics.backup.run"].create({
-            "kind": "full", "status": "success", "started_at": "2025-01-01 00:00:00",
-            "ended_at": "2025-01-01 00:10:00", "location": "acc"})
+        cls.backup = cls.env["logistics.backup.run"].create(
+            {
+                "kind": "full",
+                "status": "success",
+                "started_at": "2025-01-01 00:00:00",
+                "ended_at": "2025-01-01 00:10:00",
+                "location": "acc",
+            }
+        )
         cls.policy = cls.env.ref("logistics_observability.backup_policy_default")
 
     def test_viewer_reads_only(self):
@@ -29,8 +39,14 @@ class TestAccessPlatform(TransactionCase):
         with self.assertRaises(AccessError):
             self.backup.with_user(self.viewer).write({"status": "failed"})
         with self.assertRaises(AccessError):
-            Run.create({"kind": "full", "status": "success", "started_at": "2025-01-02 00:00:00",
-                        "ended_at": "2025-01-02 00:00:00"})
+            Run.create(
+                {
+                    "kind": "full",
+                    "status": "success",
+                    "started_at": "2025-01-02 00:00:00",
+                    "ended_at": "2025-01-02 00:00:00",
+                }
+            )
         with self.assertRaises(AccessError):
             self.policy.with_user(self.viewer).write({"rpo_hours": 1})
         # the queue and workflow snapshots are per user
@@ -55,7 +71,11 @@ class TestAccessPlatform(TransactionCase):
         menus = self.env["ir.ui.menu"].with_user(self.plain)._visible_menu_ids()
         self.assertNotIn(self.env.ref("logistics_observability.menu_backup_status").id, menus)
         viewer_menus = self.env["ir.ui.menu"].with_user(self.viewer)._visible_menu_ids()
-        for xmlid in ("menu_platform_health_dashboard", "menu_backup_status", "menu_queue_depth",
-                      "menu_workflow_summary"):
+        for xmlid in (
+            "menu_platform_health_dashboard",
+            "menu_backup_status",
+            "menu_queue_depth",
+            "menu_workflow_summary",
+        ):
             self.assertIn(self.env.ref("logistics_observability." + xmlid).id, viewer_menus, xmlid)
         self.assertNotIn(self.env.ref("logistics_observability.menu_backup_policy").id, viewer_menus)

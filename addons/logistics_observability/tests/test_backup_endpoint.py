@@ -14,8 +14,10 @@ class TestBackupEndpoint(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.integration = new_test_user(
-            cls.env, login="lo_backup_bot",
-            groups="base.group_user,logistics_observability.group_observability_integration")
+            cls.env,
+            login="lo_backup_bot",
+            groups="base.group_user,logistics_observability.group_observability_integration",
+        )
         cls.other = new_test_user(cls.env, login="lo_backup_nobody", groups="base.group_user")
         Keys = cls.env["res.users.apikeys"]
         cls.key = Keys.with_user(cls.integration).sudo()._generate(None, "backup job", None)
@@ -31,10 +33,15 @@ class TestBackupEndpoint(HttpCase):
 
     def report(self, **kw):
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        values = {"kind": "full", "status": "success",
-                  "started_at": (now - datetime.timedelta(minutes=10)).isoformat(),
-                  "ended_at": now.isoformat(), "size_bytes": 5_000_000_000,
-                  "location": "s3://backups/db/full.dump", "checksum_verified": True}
+        values = {
+            "kind": "full",
+            "status": "success",
+            "started_at": (now - datetime.timedelta(minutes=10)).isoformat(),
+            "ended_at": now.isoformat(),
+            "size_bytes": 5_000_000_000,
+            "location": "s3://backups/db/full.dump",
+            "checksum_verified": True,
+        }
         values.update(kw)
         return values
 

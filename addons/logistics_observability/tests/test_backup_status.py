@@ -17,9 +17,15 @@ class TestBackupStatus(TransactionCase):
 
     def run_at(self, hours_ago, **kw):
         end = datetime.datetime.utcnow().replace(microsecond=0) - datetime.timedelta(hours=hours_ago)
-        values = {"kind": "full", "status": "success", "started_at": end - datetime.timedelta(minutes=5),
-                  "ended_at": end, "size_bytes": 10, "location": "loc-%s-%s" % (hours_ago, kw),
-                  "checksum_verified": True}
+        values = {
+            "kind": "full",
+            "status": "success",
+            "started_at": end - datetime.timedelta(minutes=5),
+            "ended_at": end,
+            "size_bytes": 10,
+            "location": "loc-%s-%s" % (hours_ago, kw),
+            "checksum_verified": True,
+        }
         values.update(kw)
         return self.Run._ingest([values], source="cli")
 

@@ -11,13 +11,17 @@ class TestEventsEndpoint(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.integration = new_test_user(
-            cls.env, login="lo_driver_app",
-            groups="base.group_user,logistics_observability.group_observability_integration")
+            cls.env,
+            login="lo_driver_app",
+            groups="base.group_user,logistics_observability.group_observability_integration",
+        )
         cls.outsider = new_test_user(cls.env, login="lo_outsider", groups="base.group_user")
-        cls.key = cls.env["res.users.apikeys"].with_user(cls.integration).sudo()._generate(
-            None, "driver app", None)
-        cls.outsider_key = cls.env["res.users.apikeys"].with_user(cls.outsider).sudo()._generate(
-            None, "outsider", None)
+        cls.key = (
+            cls.env["res.users.apikeys"].with_user(cls.integration).sudo()._generate(None, "driver app", None)
+        )
+        cls.outsider_key = (
+            cls.env["res.users.apikeys"].with_user(cls.outsider).sudo()._generate(None, "outsider", None)
+        )
         cls.Event = cls.env["logistics.workflow.event"].sudo()
 
     def post(self, body, key=None, raw=None, headers=None):
@@ -29,8 +33,13 @@ class TestEventsEndpoint(HttpCase):
         return self.url_open(URL, data=data, headers=hdrs)
 
     def event(self, **over):
-        evt = {"workflow": "pod_sync", "outcome": "success", "reference": "WH/OUT/00042",
-               "occurred_at": "2025-03-01T10:15:00.250Z", "duration_ms": 5400000}
+        evt = {
+            "workflow": "pod_sync",
+            "outcome": "success",
+            "reference": "WH/OUT/00042",
+            "occurred_at": "2025-03-01T10:15:00.250Z",
+            "duration_ms": 5400000,
+        }
         evt.update(over)
         return evt
 
@@ -58,8 +67,13 @@ class TestEventsEndpoint(HttpCase):
     def test_list_is_all_or_nothing(self):
         batch = [self.event(reference="R1"), self.event(reference="R2", outcome="maybe")]
         self.assert_rejected(self.post(batch), 400, "[1].outcome")
-        ok = self.post([self.event(reference="R1"), self.event(reference="R2", workflow="dispatch"),
-                        self.event(reference="R1")])
+        ok = self.post(
+            [
+                self.event(reference="R1"),
+                self.event(reference="R2", workflow="dispatch"),
+                self.event(reference="R1"),
+            ]
+        )
         self.assertEqual(ok.json(), {"accepted": 2, "duplicates": 1})
 
     def test_bad_inputs_are_rejected_and_write_nothing(self):

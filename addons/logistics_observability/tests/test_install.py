@@ -18,8 +18,11 @@ class TestInstall(TransactionCase):
 
     def test_menu_visible_to_viewers_only(self):
         root = self.env.ref("logistics_observability.menu_platform_health_root")
-        viewer = new_test_user(self.env, login="lo_viewer",
-                               groups="base.group_user,logistics_observability.group_observability_viewer")
+        viewer = new_test_user(
+            self.env,
+            login="lo_viewer",
+            groups="base.group_user,logistics_observability.group_observability_viewer",
+        )
         plain = new_test_user(self.env, login="lo_plain", groups="base.group_user")
         viewers = self.env.ref("logistics_observability.group_observability_viewer")
         self.assertEqual(root[series.user_groups(self.env)], viewers)

@@ -4,8 +4,11 @@ from odoo.tests import HttpCase, tagged
 
 
 def _samples(text):
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 @tagged("post_install", "-at_install")
@@ -13,8 +16,10 @@ class TestMetricsController(HttpCase):
     def _metrics_route_count(self):
         response = self.url_open("/metrics")
         self.assertEqual(response.status_code, 200)
-        key = ("odoo_http_requests_total", (("method", "GET"), ("route", "/metrics"),
-                                            ("status", "2xx"), ("tenant", self.env.cr.dbname)))
+        key = (
+            "odoo_http_requests_total",
+            (("method", "GET"), ("route", "/metrics"), ("status", "2xx"), ("tenant", self.env.cr.dbname)),
+        )
         return _samples(response.text).get(key, 0.0), response
 
     def test_metrics_endpoint(self):

@@ -74,8 +74,11 @@ class TestPlatformHealth(TransactionCase):
         try:
             obs_config.set_current(obs_config.load({}, environ={}))
             self.assertEqual(self.cards()["redis"]["state"], "pass")
-            obs_config.set_current(obs_config.load(
-                {"observability_redis_url": "redis://127.0.0.1:%d/0" % _closed_port()}, environ={}))
+            obs_config.set_current(
+                obs_config.load(
+                    {"observability_redis_url": "redis://127.0.0.1:%d/0" % _closed_port()}, environ={}
+                )
+            )
             card = self.cards()["redis"]
             self.assertEqual(card["state"], "fail")
             self.assertTrue(card["action"])
@@ -87,19 +90,21 @@ class TestPlatformHealth(TransactionCase):
         if not self.env.cr.fetchone()[0]:
             self.skipTest("no workflow ledger table")
         minute = datetime.datetime.utcnow().replace(second=0, microsecond=0)
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_sum,
                                                    sql_queries_sum, duration_buckets, start_delay_buckets)
             VALUES (%s, 'lo_test_flow', 'success', 90, 45, 0, %s, %s),
                    (%s, 'lo_test_flow', 'failure', 10, 5, 0, %s, %s)""",
-                            (minute, [0, 0, 0, 90] + [0] * 17, [0] * 11,
-                             minute, [0, 0, 0, 10] + [0] * 17, [0] * 11))
+            (minute, [0, 0, 0, 90] + [0] * 17, [0] * 11, minute, [0, 0, 0, 10] + [0] * 17, [0] * 11),
+        )
         card = self.cards()["workflows"]
         self.assertEqual(card["state"], "fail", card)
         self.assertIn("lo_test_flow fails 10.0% of 100 runs", card["reason"])
         self.env["logistics.workflow.summary"].action_refresh()
-        row = self.env["logistics.workflow.summary"].search([("workflow", "=", "lo_test_flow"),
-                                                              ("window", "=", "24h")])
+        row = self.env["logistics.workflow.summary"].search(
+            [("workflow", "=", "lo_test_flow"), ("window", "=", "24h")]
+        )
         self.assertEqual((row.runs, row.failures), (100, 10))
         self.assertAlmostEqual(row.failure_rate, 10.0)
         # all runs in the (0.25, 0.5] bucket: p95 interpolates inside it

@@ -88,18 +88,36 @@ check();
 @tagged("post_install", "-at_install")
 class TestPlatformHealthUi(HttpCase):
     def test_viewer_opens_platform_health(self):
-        new_test_user(self.env, login="lo_ui_viewer", password="lo_ui_viewer",
-                      groups="base.group_user,logistics_observability.group_observability_viewer")
+        new_test_user(
+            self.env,
+            login="lo_ui_viewer",
+            password="lo_ui_viewer",
+            groups="base.group_user,logistics_observability.group_observability_viewer",
+        )
         now = datetime.datetime.utcnow().replace(microsecond=0)
         # a backup older than the 24 h RPO (warn), a verified drill; a scheduled action 2 h late (fail)
         self.env["logistics.backup.run"].search([]).unlink()
-        self.env["logistics.backup.run"]._ingest([
-            {"kind": "full", "status": "success", "started_at": now - datetime.timedelta(hours=30),
-             "ended_at": now - datetime.timedelta(hours=29), "size_bytes": 1, "location": "ui",
-             "checksum_verified": True},
-            {"kind": "restore_drill", "status": "success", "started_at": now - datetime.timedelta(days=1),
-             "ended_at": now - datetime.timedelta(days=1), "location": "ui", "restore_verified": True},
-        ])
+        self.env["logistics.backup.run"]._ingest(
+            [
+                {
+                    "kind": "full",
+                    "status": "success",
+                    "started_at": now - datetime.timedelta(hours=30),
+                    "ended_at": now - datetime.timedelta(hours=29),
+                    "size_bytes": 1,
+                    "location": "ui",
+                    "checksum_verified": True,
+                },
+                {
+                    "kind": "restore_drill",
+                    "status": "success",
+                    "started_at": now - datetime.timedelta(days=1),
+                    "ended_at": now - datetime.timedelta(days=1),
+                    "location": "ui",
+                    "restore_verified": True,
+                },
+            ]
+        )
         self.env["ir.cron"].search([]).write({"nextcall": now + datetime.timedelta(hours=1)})
         self.env.ref("base.autovacuum_job").nextcall = now - datetime.timedelta(hours=2)
         # demo data of mail-based addons can hold failed mails; the queue must be clean here
@@ -113,7 +131,8 @@ class TestPlatformHealthUi(HttpCase):
         self.env.cr.execute("DELETE FROM logistics_auth_ledger")
         self.env.cr.execute(
             "INSERT INTO logistics_auth_ledger (minute, method, outcome, count) "
-            "VALUES (date_trunc('minute', now() AT TIME ZONE 'UTC'), 'web_login', 'failure', 3)")
+            "VALUES (date_trunc('minute', now() AT TIME ZONE 'UTC'), 'web_login', 'failure', 3)"
+        )
         minute = now.replace(second=0)
         for outcome, count in (("success", 6), ("failure", 2)):
             self.env.cr.execute(
@@ -123,11 +142,18 @@ class TestPlatformHealthUi(HttpCase):
                 (minute, outcome, count, [count] + [0] * 20, [0] * 11),
             )
         # the other tenants of this PostgreSQL: none of their names may reach the page
-        self.env.cr.execute("SELECT datname FROM pg_database WHERE datname NOT IN "
-                            "(current_database(), 'postgres', 'template0', 'template1')")
+        self.env.cr.execute(
+            "SELECT datname FROM pg_database WHERE datname NOT IN "
+            "(current_database(), 'postgres', 'template0', 'template1')"
+        )
         others = [row[0] for row in self.env.cr.fetchall()]
-        expected = ('{"backups": "warn", "crons": "fail", "redis": "pass", "queue": "pass", '
-                    '"security": "pass"}')
+        expected = (
+            '{"backups": "warn", "crons": "fail", "redis": "pass", "queue": "pass", ' '"security": "pass"}'
+        )
         script = CHECK_CARDS % (expected, json.dumps(others), json.dumps(self.env.cr.dbname))
-        self.browser_js("/odoo/action-logistics_observability.action_platform_health",
-                        script, login="lo_ui_viewer", timeout=90)
+        self.browser_js(
+            "/odoo/action-logistics_observability.action_platform_health",
+            script,
+            login="lo_ui_viewer",
+            timeout=90,
+        )

@@ -85,7 +85,8 @@ class TestSyntheticChecks(HttpCase):
         self.assertEqual(urls["portal_login"], "https://acme.example.com/web/login")
         self.assertEqual(urls["health_ready"], "https://acme.example.com/health/ready")
         portal = self.env["ir.module.module"].search_count(
-            [("name", "=", "portal"), ("state", "=", "installed")])
+            [("name", "=", "portal"), ("state", "=", "installed")]
+        )
         self.assertEqual(urls.get("portal_orders"), "https://acme.example.com/my/orders" if portal else None)
         Check._create_defaults()
         self.assertEqual(Check.search_count([]), len(urls), "idempotent")

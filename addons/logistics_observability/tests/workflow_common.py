@@ -1,4 +1,5 @@
 """Helpers for workflow tests: read this process' metrics and the tenant's ledger."""
+
 import contextlib
 
 from odoo import sql_db
@@ -22,8 +23,11 @@ def ledger_count(dbname, workflow, outcome):
     """Runs in the ledger table after a flush, read on a connection of its own (committed data only)."""
     core_workflow.LEDGER.flush()
     with contextlib.closing(sql_db.db_connect(dbname).cursor()) as cr:
-        cr.execute("SELECT COALESCE(SUM(count), 0) FROM logistics_workflow_ledger "
-                   "WHERE workflow = %s AND outcome = %s", (workflow, outcome))
+        cr.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM logistics_workflow_ledger "
+            "WHERE workflow = %s AND outcome = %s",
+            (workflow, outcome),
+        )
         return int(cr.fetchone()[0])
 
 
@@ -37,8 +41,12 @@ class RunCounter:
         self.ledger_before = {o: ledger_count(self.dbname, workflow, o) for o in core_workflow.OUTCOMES}
 
     def _metric(self, outcome):
-        return metric_value("odoo_workflow_runs_total", tenant=metrics.tenant_label(self.dbname),
-                            workflow=self.workflow, outcome=outcome)
+        return metric_value(
+            "odoo_workflow_runs_total",
+            tenant=metrics.tenant_label(self.dbname),
+            workflow=self.workflow,
+            outcome=outcome,
+        )
 
     def delta(self, outcome):
         return self._metric(outcome) - self.before[outcome]

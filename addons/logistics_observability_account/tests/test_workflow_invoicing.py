@@ -10,15 +10,19 @@ class TestInvoicing(TransactionCase):
         super().setUpClass()
         cls.partner = cls.env["res.partner"].create({"name": "Invoiced Customer"})
         cls.product = cls.env["product.product"].create(
-            {"name": "Freight", "type": "service", "list_price": 50})
+            {"name": "Freight", "type": "service", "list_price": 50}
+        )
 
     def _move(self, move_type, lines=True):
-        return self.env["account.move"].create({
-            "move_type": move_type,
-            "partner_id": self.partner.id,
-            "invoice_line_ids": [(0, 0, {"product_id": self.product.id, "quantity": 1, "price_unit": 50})]
-            if lines else [],
-        })
+        return self.env["account.move"].create(
+            {
+                "move_type": move_type,
+                "partner_id": self.partner.id,
+                "invoice_line_ids": [(0, 0, {"product_id": self.product.id, "quantity": 1, "price_unit": 50})]
+                if lines
+                else [],
+            }
+        )
 
     def test_customer_invoice_and_refund_are_counted(self):
         runs = RunCounter(self.env, "invoicing")

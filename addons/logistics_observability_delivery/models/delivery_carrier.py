@@ -19,8 +19,13 @@ class DeliveryCarrier(models.Model):
     def _lo_observed(self, operation, method, records, reference):
         carrier = (self[:1].delivery_type or "unknown") if self else "unknown"
         try:
-            observed = observe.carrier_call(carrier, operation, tenant=self.env.cr.dbname,
-                                            reference=reference, sql_counter=observe.sql_counter(self.env.cr))
+            observed = observe.carrier_call(
+                carrier,
+                operation,
+                tenant=self.env.cr.dbname,
+                reference=reference,
+                sql_counter=observe.sql_counter(self.env.cr),
+            )
         except Exception:
             _logger.debug("cannot observe carrier call", exc_info=True)
             return method(records)

@@ -13,7 +13,8 @@ class DeliveryCarrier(models.Model):
     )
     demo_http_url = fields.Char(
         string="Demo Carrier Endpoint",
-        help="Base URL of the demo carrier API (POST /rate, /ship, /cancel), e.g. http://127.0.0.1:8099.")
+        help="Base URL of the demo carrier API (POST /rate, /ship, /cancel), e.g. http://127.0.0.1:8099.",
+    )
     demo_http_timeout = fields.Float(string="Demo Carrier Timeout (s)", default=5.0)
 
     # ------------------------------------------------------------------
@@ -39,20 +40,30 @@ class DeliveryCarrier(models.Model):
 
     def demo_http_rate_shipment(self, order):
         try:
-            answer = self._demo_http_post("/rate", {"order": order.name,
-                                                   "weight": sum(order.order_line.mapped("product_uom_qty"))})
-            return {"success": True, "price": float(answer.get("price", 0.0)),
-                    "error_message": False, "warning_message": False}
+            answer = self._demo_http_post(
+                "/rate", {"order": order.name, "weight": sum(order.order_line.mapped("product_uom_qty"))}
+            )
+            return {
+                "success": True,
+                "price": float(answer.get("price", 0.0)),
+                "error_message": False,
+                "warning_message": False,
+            }
         except UserError as exc:
             return {"success": False, "price": 0.0, "error_message": str(exc), "warning_message": False}
 
     def demo_http_send_shipping(self, pickings):
         results = []
         for picking in pickings:
-            answer = self._demo_http_post("/ship", {"picking": picking.name,
-                                                   "weight": picking.shipping_weight or picking.weight})
-            results.append({"exact_price": float(answer.get("price", 0.0)),
-                            "tracking_number": str(answer.get("tracking_number") or "")})
+            answer = self._demo_http_post(
+                "/ship", {"picking": picking.name, "weight": picking.shipping_weight or picking.weight}
+            )
+            results.append(
+                {
+                    "exact_price": float(answer.get("price", 0.0)),
+                    "tracking_number": str(answer.get("tracking_number") or ""),
+                }
+            )
         return results
 
     def demo_http_get_tracking_link(self, picking):

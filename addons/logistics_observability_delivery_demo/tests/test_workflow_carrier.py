@@ -17,8 +17,11 @@ class _CarrierAPI(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         time.sleep(self.server.delay)
         self.server.seen.append((self.path, body))
-        answers = {"/rate": {"price": 12.5}, "/ship": {"price": 14.0, "tracking_number": "TRK%03d" % len(
-            self.server.seen)}, "/cancel": {"ok": True}}
+        answers = {
+            "/rate": {"price": 12.5},
+            "/ship": {"price": 14.0, "tracking_number": "TRK%03d" % len(self.server.seen)},
+            "/cancel": {"ok": True},
+        }
         payload = json.dumps(answers.get(self.path, {})).encode()
         self.send_response(200 if self.path in answers else 404)
         self.send_header("Content-Type", "application/json")
@@ -43,14 +46,20 @@ class TestCarrierCalls(TransactionCase):
         cls.addClassCleanup(cls.server.server_close)
         cls.addClassCleanup(cls.server.shutdown)
         delivery_product = cls.env["product.product"].create({"name": "Demo Shipping", "type": "service"})
-        cls.carrier = cls.env["delivery.carrier"].create({
-            "name": "Demo HTTP", "delivery_type": "demo_http", "product_id": delivery_product.id,
-            "demo_http_url": "http://127.0.0.1:%s" % cls.server.server_address[1], "demo_http_timeout": 0.5,
-            "integration_level": "rate_and_ship",
-        })
+        cls.carrier = cls.env["delivery.carrier"].create(
+            {
+                "name": "Demo HTTP",
+                "delivery_type": "demo_http",
+                "product_id": delivery_product.id,
+                "demo_http_url": "http://127.0.0.1:%s" % cls.server.server_address[1],
+                "demo_http_timeout": 0.5,
+                "integration_level": "rate_and_ship",
+            }
+        )
         cls.partner = cls.env["res.partner"].create({"name": "Carrier Customer"})
-        cls.product = cls.env["product.product"].create({"name": "Box", "type": "consu", "list_price": 20,
-                                                         "weight": 2.0})
+        cls.product = cls.env["product.product"].create(
+            {"name": "Box", "type": "consu", "list_price": 20, "weight": 2.0}
+        )
         cls.tenant = metrics.tenant_label(cls.env.cr.dbname)
 
     @classmethod
@@ -66,10 +75,12 @@ class TestCarrierCalls(TransactionCase):
         return metric_value(name, tenant=self.tenant, carrier="demo_http", operation=operation, **labels)
 
     def _order(self):
-        order = self.env["sale.order"].create({
-            "partner_id": self.partner.id,
-            "order_line": [(0, 0, {"product_id": self.product.id, "product_uom_qty": 1})],
-        })
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.partner.id,
+                "order_line": [(0, 0, {"product_id": self.product.id, "product_uom_qty": 1})],
+            }
+        )
         return order
 
     def test_rate_success_and_timeout_over_real_http(self):
@@ -80,8 +91,9 @@ class TestCarrierCalls(TransactionCase):
         self.assertTrue(res["success"])
         self.assertEqual(self.server.seen[-1][0], "/rate")
         self.assertEqual(runs.delta("success"), 1)
-        self.assertEqual(self._carrier_metric("odoo_carrier_http_requests_total", "rate", status="2xx"),
-                         ok_before + 1)
+        self.assertEqual(
+            self._carrier_metric("odoo_carrier_http_requests_total", "rate", status="2xx"), ok_before + 1
+        )
 
         self.server.delay = 1.0  # slower than the carrier's 0.5 s timeout
         timeouts = self._carrier_metric("odoo_carrier_http_requests_total", "rate", status="timeout")
@@ -90,10 +102,12 @@ class TestCarrierCalls(TransactionCase):
         self.assertFalse(res["success"])
         self.assertEqual(runs.delta("failure"), 1)
         self.assertEqual(runs.ledger_delta("failure"), 1)
-        self.assertEqual(self._carrier_metric("odoo_carrier_http_requests_total", "rate", status="timeout"),
-                         timeouts + 1)
-        self.assertEqual(self._carrier_metric("odoo_carrier_requests_total", "rate", outcome="failure"),
-                         failures + 1)
+        self.assertEqual(
+            self._carrier_metric("odoo_carrier_http_requests_total", "rate", status="timeout"), timeouts + 1
+        )
+        self.assertEqual(
+            self._carrier_metric("odoo_carrier_requests_total", "rate", outcome="failure"), failures + 1
+        )
 
     def _outgoing_picking(self):
         order = self._order()
@@ -111,18 +125,21 @@ class TestCarrierCalls(TransactionCase):
         self.assertEqual(picking.state, "done")
         self.assertTrue(picking.carrier_tracking_ref.startswith("TRK"))
         self.assertEqual(dispatch.delta("success"), 1)
-        self.assertEqual(self._carrier_metric("odoo_carrier_requests_total", "send", outcome="success"),
-                         sends + 1)
+        self.assertEqual(
+            self._carrier_metric("odoo_carrier_requests_total", "send", outcome="success"), sends + 1
+        )
         tracking = self._carrier_metric("odoo_carrier_requests_total", "tracking", outcome="success")
         link = self.carrier.get_tracking_link(picking)
         self.assertIn(picking.carrier_tracking_ref, link)
-        self.assertEqual(self._carrier_metric("odoo_carrier_requests_total", "tracking", outcome="success"),
-                         tracking + 1)
+        self.assertEqual(
+            self._carrier_metric("odoo_carrier_requests_total", "tracking", outcome="success"), tracking + 1
+        )
         cancels = self._carrier_metric("odoo_carrier_requests_total", "cancel", outcome="success")
         picking.cancel_shipment()
         self.assertEqual(self.server.seen[-1][0], "/cancel")
-        self.assertEqual(self._carrier_metric("odoo_carrier_requests_total", "cancel", outcome="success"),
-                         cancels + 1)
+        self.assertEqual(
+            self._carrier_metric("odoo_carrier_requests_total", "cancel", outcome="success"), cancels + 1
+        )
 
     def test_carrier_timeout_fails_the_dispatch_and_is_counted(self):
         picking = self._outgoing_picking()
@@ -135,4 +152,5 @@ class TestCarrierCalls(TransactionCase):
         self.assertEqual(dispatch.ledger_delta("failure"), 1)
         self.assertEqual(carrier_runs.delta("failure"), 1)
         self.assertGreaterEqual(
-            self._carrier_metric("odoo_carrier_http_requests_total", "send", status="timeout"), 1)
+            self._carrier_metric("odoo_carrier_http_requests_total", "send", status="timeout"), 1
+        )

@@ -12,10 +12,12 @@ class TestOrderRelease(TransactionCase):
         cls.product = cls.env["product.product"].create({"name": "Pallet", "type": "consu", "list_price": 10})
 
     def _order(self):
-        return self.env["sale.order"].create({
-            "partner_id": self.partner.id,
-            "order_line": [(0, 0, {"product_id": self.product.id, "product_uom_qty": 2})],
-        })
+        return self.env["sale.order"].create(
+            {
+                "partner_id": self.partner.id,
+                "order_line": [(0, 0, {"product_id": self.product.id, "product_uom_qty": 2})],
+            }
+        )
 
     def test_confirmation_counts_a_success_for_this_tenant(self):
         runs = RunCounter(self.env, "order_release")

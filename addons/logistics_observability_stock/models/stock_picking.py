@@ -51,7 +51,13 @@ class StockPicking(models.Model):
             now = fields.Datetime.now()
             for picking in pickings:
                 lag = (now - picking.date_done).total_seconds() if picking.date_done else 0.0
-                observe.record_run("pod_sync", outcome, lag, tenant=self.env.cr.dbname,
-                                   reference=picking.name, extra={"event": "signature"})
+                observe.record_run(
+                    "pod_sync",
+                    outcome,
+                    lag,
+                    tenant=self.env.cr.dbname,
+                    reference=picking.name,
+                    extra={"event": "signature"},
+                )
         except Exception:
             _logger.debug("cannot record pod_sync", exc_info=True)

@@ -6,9 +6,12 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 # 1x1 transparent PNG
-SIGNATURE = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
-    "0000050001e226059b0000000049454e44ae426082"))
+SIGNATURE = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
+        "0000050001e226059b0000000049454e44ae426082"
+    )
+)
 
 
 @tagged("post_install", "-at_install")
@@ -23,18 +26,24 @@ class TestDispatch(TransactionCase):
         cls.customer = cls.env["res.partner"].create({"name": "Dispatch Customer"})
 
     def _picking(self, picking_type, with_move=True):
-        picking = self.env["stock.picking"].create({
-            "picking_type_id": picking_type.id,
-            "partner_id": self.customer.id,
-            "location_id": picking_type.default_location_src_id.id,
-            "location_dest_id": (picking_type.default_location_dest_id
-                                 or self.env.ref("stock.stock_location_customers")).id,
-        })
+        picking = self.env["stock.picking"].create(
+            {
+                "picking_type_id": picking_type.id,
+                "partner_id": self.customer.id,
+                "location_id": picking_type.default_location_src_id.id,
+                "location_dest_id": (
+                    picking_type.default_location_dest_id or self.env.ref("stock.stock_location_customers")
+                ).id,
+            }
+        )
         if with_move:
             move = {
-                "product_id": self.product.id, "product_uom_qty": 3,
-                "product_uom": self.product.uom_id.id, "picking_id": picking.id,
-                "location_id": picking.location_id.id, "location_dest_id": picking.location_dest_id.id,
+                "product_id": self.product.id,
+                "product_uom_qty": 3,
+                "product_uom": self.product.uom_id.id,
+                "picking_id": picking.id,
+                "location_id": picking.location_id.id,
+                "location_dest_id": picking.location_dest_id.id,
             }
             if "name" in self.env["stock.move"]._fields:  # 18.0 (19.0's moves have no name)
                 move["name"] = self.product.name
@@ -82,14 +91,27 @@ class TestDispatch(TransactionCase):
         picking = self._picking(self.out_type)
         picking.button_validate()
         occurred = picking.date_done + datetime.timedelta(minutes=42)
-        events = [{"workflow": "pod_sync", "outcome": "success", "reference": picking.name,
-                   "occurred_at": occurred, "duration_ms": 1.0},
-                  {"workflow": "pod_sync", "outcome": "success", "reference": "NOT-A-PICKING",
-                   "occurred_at": occurred, "duration_ms": 1500.0}]
+        events = [
+            {
+                "workflow": "pod_sync",
+                "outcome": "success",
+                "reference": picking.name,
+                "occurred_at": occurred,
+                "duration_ms": 1.0,
+            },
+            {
+                "workflow": "pod_sync",
+                "outcome": "success",
+                "reference": "NOT-A-PICKING",
+                "occurred_at": occurred,
+                "duration_ms": 1500.0,
+            },
+        ]
         accepted, duplicates = self.env["logistics.workflow.event"]._ingest(events)
         self.assertEqual((accepted, duplicates), (2, 0))
         stored = self.env["logistics.workflow.event"].search(
-            [("reference", "in", (picking.name, "NOT-A-PICKING"))])
+            [("reference", "in", (picking.name, "NOT-A-PICKING"))]
+        )
         lags = {e.reference: e.duration_ms for e in stored}
         self.assertAlmostEqual(lags[picking.name], 42 * 60 * 1000.0, delta=1000)
         self.assertEqual(lags["NOT-A-PICKING"], 1500.0)

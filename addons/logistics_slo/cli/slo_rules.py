@@ -6,6 +6,7 @@ needs no registry, then writes the Prometheus rules (and optionally the
 promtool tests, the OpenSLO export and the Alertmanager inhibition snippet).
 Exit status 2 when a definition is refused or a database cannot be read.
 """
+
 import argparse
 import contextlib
 import logging
@@ -58,10 +59,21 @@ def _read_definitions(dbname):
         cr.execute(DEFINITIONS_SQL)
         out = []
         for name, wf, sli, threshold, objective, window, min_events, runbook, first, owner in cr.fetchall():
-            out.append({"tenant": dbname, "name": name, "workflow": wf, "sli_type": sli,
-                        "threshold": threshold if sli != "success_ratio" else None, "objective": objective,
-                        "window_days": window, "min_events": min_events, "runbook_url": runbook or "",
-                        "first_action": first or "", "owner": owner or ""})
+            out.append(
+                {
+                    "tenant": dbname,
+                    "name": name,
+                    "workflow": wf,
+                    "sli_type": sli,
+                    "threshold": threshold if sli != "success_ratio" else None,
+                    "objective": objective,
+                    "window_days": window,
+                    "min_events": min_events,
+                    "runbook_url": runbook or "",
+                    "first_action": first or "",
+                    "owner": owner or "",
+                }
+            )
         return out
 
 
@@ -81,16 +93,25 @@ class SloRules(Command):
     name = "slo_rules"
 
     def run(self, args):
-        parser = argparse.ArgumentParser(prog="%s slo_rules" % Path(sys.argv[0]).name,
-                                         description=self.__doc__)
-        parser.add_argument("-d", "--database", action="append", default=[],
-                            help="database to read (repeatable; default: every database with logistics_slo)")
+        parser = argparse.ArgumentParser(
+            prog="%s slo_rules" % Path(sys.argv[0]).name, description=self.__doc__
+        )
+        parser.add_argument(
+            "-d",
+            "--database",
+            action="append",
+            default=[],
+            help="database to read (repeatable; default: every database with logistics_slo)",
+        )
         parser.add_argument("-o", "--output", default="-", help="rule file to write ('-' = stdout)")
         parser.add_argument("--tests", help="also write a promtool test file for the rules")
         parser.add_argument("--openslo", help="also write the definitions as OpenSLO v1 documents")
         parser.add_argument("--alertmanager", help="also write the Alertmanager inhibition snippet")
-        parser.add_argument("--verify", action="store_true",
-                            help="run promtool check rules (and test rules with --tests) on the output")
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            help="run promtool check rules (and test rules with --tests) on the output",
+        )
         opts, odoo_args = parser.parse_known_args(args)
         odoo.tools.config.parse_config(odoo_args, setup_logging=True)
 
@@ -114,8 +135,13 @@ class SloRules(Command):
             sys.stderr.write("slo_rules: no SLO definitions found\n")
         _write(opts.output, core_rules.render_rules(definitions))
         if opts.tests:
-            rule_ref = "rules.yml" if opts.output == "-" else os.path.relpath(
-                os.path.abspath(opts.output), os.path.dirname(os.path.abspath(opts.tests)))
+            rule_ref = (
+                "rules.yml"
+                if opts.output == "-"
+                else os.path.relpath(
+                    os.path.abspath(opts.output), os.path.dirname(os.path.abspath(opts.tests))
+                )
+            )
             _write(opts.tests, promtool_tests.render_tests(definitions, rule_ref))
         if opts.openslo:
             _write(opts.openslo, openslo.render([(d["tenant"], d) for d in definitions]))
@@ -138,8 +164,9 @@ class SloRules(Command):
         if opts.tests:
             commands.append([promtool, "test", "rules", opts.tests])
         for cmd in commands:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  timeout=900, check=False)
+            proc = subprocess.run(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, check=False
+            )
             sys.stderr.write(proc.stdout)
             if proc.returncode:
                 return 1

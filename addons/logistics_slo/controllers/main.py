@@ -30,10 +30,14 @@ class SloDownload(http.Controller):
             else:
                 body = core_rules.render_alertmanager_inhibition()
         except slo_math.SloDefinitionError as exc:
-            return request.make_response(str(exc), headers=[("Content-Type", "text/plain; charset=utf-8")],
-                                         status=409)
+            return request.make_response(
+                str(exc), headers=[("Content-Type", "text/plain; charset=utf-8")], status=409
+            )
         filename, ctype = FILES[kind]
-        return request.make_response(body, headers=[
-            ("Content-Type", ctype + "; charset=utf-8"),
-            ("Content-Disposition", 'attachment; filename="%s"' % filename),
-        ])
+        return request.make_response(
+            body,
+            headers=[
+                ("Content-Type", ctype + "; charset=utf-8"),
+                ("Content-Disposition", 'attachment; filename="%s"' % filename),
+            ],
+        )

@@ -3,6 +3,7 @@
 Inside Odoo the addon is ``odoo.addons.logistics_observability``; in pytest
 (``tests/conftest.py``) it is importable as ``logistics_observability``.
 """
+
 try:  # pragma: no cover - depends on how the package was imported
     from odoo.addons.logistics_observability.core import buckets, ledger
 except ImportError:  # Odoo-free (pytest, tooling)

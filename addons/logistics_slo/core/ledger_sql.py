@@ -93,8 +93,11 @@ def segment_counts(cr, dbname, segments, settled_before, cache=CACHE):
         for i, (a, b, src) in enumerate(segments):
             if src != source or a >= b:
                 continue
-            hit = cache.get((dbname, a, b)) if (cache is not None and source == "hourly"
-                                                and b <= settled_before) else None
+            hit = (
+                cache.get((dbname, a, b))
+                if (cache is not None and source == "hourly" and b <= settled_before)
+                else None
+            )
             if hit is not None:
                 result[i].merge(hit)
             else:

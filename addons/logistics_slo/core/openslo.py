@@ -3,6 +3,7 @@
 The SLI is an inline ratio of Prometheus counters (good / total) filtered on the
 tenant; alert conditions mirror the generated burn-rate tiers.
 """
+
 from . import rules as rules_mod
 from . import slo_math
 
@@ -26,16 +27,23 @@ def slo_documents(tenant, definition):
     name = _name(tenant, defn["key"])
     conditions = []
     for tier, severity, long, short, _share, for_ in slo_math.TIERS:
-        conditions.append({
-            "kind": "AlertCondition",
-            "metadata": {"name": _name(name, tier)},
-            "spec": {
-                "description": "%s burn over %s and %s" % (severity, long, short),
-                "severity": severity,
-                "condition": {"kind": "burnrate", "op": "gt", "threshold": factors[tier],
-                              "lookbackWindow": long, "alertAfter": for_},
-            },
-        })
+        conditions.append(
+            {
+                "kind": "AlertCondition",
+                "metadata": {"name": _name(name, tier)},
+                "spec": {
+                    "description": "%s burn over %s and %s" % (severity, long, short),
+                    "severity": severity,
+                    "condition": {
+                        "kind": "burnrate",
+                        "op": "gt",
+                        "threshold": factors[tier],
+                        "lookbackWindow": long,
+                        "alertAfter": for_,
+                    },
+                },
+            }
+        )
     metadata = {
         "name": name,
         "displayName": defn.get("name") or defn["key"],
@@ -47,38 +55,53 @@ def slo_documents(tenant, definition):
     if defn.get("owner"):
         annotations["logistics-slo/owner"] = defn["owner"]
     metadata["annotations"] = annotations
-    return [{
-        "apiVersion": "openslo/v1",
-        "kind": "SLO",
-        "metadata": metadata,
-        "spec": {
-            "description": "%s SLO of workflow %s for tenant %s" % (
-                defn["sli_type"], defn["workflow"], tenant),
-            "service": tenant,
-            "indicator": {
-                "metadata": {"name": _name(name, "sli")},
-                "spec": {"ratioMetric": {
-                    "counter": True,
-                    "good": {"metricSource": {"type": "Prometheus", "spec": {
-                        "query": "sum(%s)" % _with_tenant(good, tenant)}}},
-                    "total": {"metricSource": {"type": "Prometheus", "spec": {
-                        "query": "sum(%s)" % _with_tenant(total, tenant)}}},
-                }},
+    return [
+        {
+            "apiVersion": "openslo/v1",
+            "kind": "SLO",
+            "metadata": metadata,
+            "spec": {
+                "description": "%s SLO of workflow %s for tenant %s"
+                % (defn["sli_type"], defn["workflow"], tenant),
+                "service": tenant,
+                "indicator": {
+                    "metadata": {"name": _name(name, "sli")},
+                    "spec": {
+                        "ratioMetric": {
+                            "counter": True,
+                            "good": {
+                                "metricSource": {
+                                    "type": "Prometheus",
+                                    "spec": {"query": "sum(%s)" % _with_tenant(good, tenant)},
+                                }
+                            },
+                            "total": {
+                                "metricSource": {
+                                    "type": "Prometheus",
+                                    "spec": {"query": "sum(%s)" % _with_tenant(total, tenant)},
+                                }
+                            },
+                        }
+                    },
+                },
+                "timeWindow": [{"duration": "%dd" % defn["window_days"], "isRolling": True}],
+                "budgetingMethod": "Occurrences",
+                "objectives": [{"displayName": defn.get("name") or defn["key"], "target": defn["objective"]}],
+                "alertPolicies": [
+                    {
+                        "kind": "AlertPolicy",
+                        "metadata": {"name": _name(name, "burn")},
+                        "spec": {
+                            "description": "Multiwindow multi-burn-rate alerts",
+                            "alertWhenBreaching": True,
+                            "notificationTargets": [],
+                            "conditions": conditions,
+                        },
+                    }
+                ],
             },
-            "timeWindow": [{"duration": "%dd" % defn["window_days"], "isRolling": True}],
-            "budgetingMethod": "Occurrences",
-            "objectives": [{"displayName": defn.get("name") or defn["key"],
-                            "target": defn["objective"]}],
-            "alertPolicies": [{
-                "kind": "AlertPolicy",
-                "metadata": {"name": _name(name, "burn")},
-                "spec": {"description": "Multiwindow multi-burn-rate alerts",
-                         "alertWhenBreaching": True,
-                         "notificationTargets": [],
-                         "conditions": conditions},
-            }],
-        },
-    }]
+        }
+    ]
 
 
 def render(tenant_definitions):

@@ -8,6 +8,7 @@ fires the exhaustion alert. Expected alerts come from an exact minute-by-minute
 model of the rules (windows, tiers, ``for``, minimum traffic), so a change in
 the rules that breaks the intended behaviour fails ``promtool test rules``.
 """
+
 import math
 
 from . import rules as rules_mod
@@ -85,8 +86,13 @@ def expected_burn_alerts(defn, objective, total, bad, t_eval):
             w = _windows_at(total, bad, t)
             lt, lb = w[long]
             st, sb = w[short]
-            if not (lt and st and lt >= defn["min_events"]
-                    and lb / lt / budget > factors[name] and sb / st / budget > factors[name]):
+            if not (
+                lt
+                and st
+                and lt >= defn["min_events"]
+                and lb / lt / budget > factors[name]
+                and sb / st / budget > factors[name]
+            ):
                 held = False
                 break
         if held:
@@ -109,8 +115,11 @@ def _input_series(defn, tenant, total, bad):
         out.append(("odoo_workflow_runs_total", dict(base, outcome="success"), good))
         out.append(("odoo_workflow_runs_total", dict(base, outcome="failure"), bad))
     else:
-        metric = ("odoo_workflow_start_delay_seconds" if defn["sli_type"] == "cron_on_time"
-                  else "odoo_workflow_duration_seconds")
+        metric = (
+            "odoo_workflow_start_delay_seconds"
+            if defn["sli_type"] == "cron_on_time"
+            else "odoo_workflow_duration_seconds"
+        )
         out.append((metric + "_bucket", dict(base, le=_format_le(defn["threshold"])), good))
         out.append((metric + "_bucket", dict(base, le="+Inf"), total))
         out.append((metric + "_count", dict(base), total))
@@ -125,35 +134,52 @@ def _series_name(metric, labels):
 def _slo_series(defn, tenant, objective, minutes, budget_remaining=None):
     labels = dict(SCRAPE_LABELS, tenant=tenant, slo=defn["key"])
     out = [
-        {"series": _series_name("odoo_slo_objective_ratio", labels),
-         "values": "%s+0x%d" % (objective, minutes)},
-        {"series": _series_name("odoo_slo_min_events", labels),
-         "values": "%d+0x%d" % (defn["min_events"], minutes)},
+        {
+            "series": _series_name("odoo_slo_objective_ratio", labels),
+            "values": "%s+0x%d" % (objective, minutes),
+        },
+        {
+            "series": _series_name("odoo_slo_min_events", labels),
+            "values": "%d+0x%d" % (defn["min_events"], minutes),
+        },
     ]
     if budget_remaining is not None:
-        out.append({"series": _series_name("odoo_slo_error_budget_remaining_ratio", labels),
-                    "values": "%s+0x%d" % (budget_remaining, minutes)})
+        out.append(
+            {
+                "series": _series_name("odoo_slo_error_budget_remaining_ratio", labels),
+                "values": "%s+0x%d" % (budget_remaining, minutes),
+            }
+        )
     return out
 
 
 def _render_annotations(defn, kind, tier, tenant):
-    return {k: v.replace("{{ $labels.tenant }}", tenant)
-            for k, v in rules_mod.annotations(defn, kind, tier).items()}
+    return {
+        k: v.replace("{{ $labels.tenant }}", tenant)
+        for k, v in rules_mod.annotations(defn, kind, tier).items()
+    }
 
 
 def _burn_exp_alert(defn, tier_name, tenant):
     tier = next(t for t in slo_math.TIERS if t[0] == tier_name)
     _name, severity, long, short, _share, _for = tier
     return {
-        "exp_labels": {"tenant": tenant, "slo": defn["key"], "workflow": defn["workflow"],
-                       "severity": severity, "burn_tier": severity, "long_window": long,
-                       "short_window": short},
+        "exp_labels": {
+            "tenant": tenant,
+            "slo": defn["key"],
+            "workflow": defn["workflow"],
+            "severity": severity,
+            "burn_tier": severity,
+            "long_window": long,
+            "short_window": short,
+        },
         "exp_annotations": _render_annotations(defn, "burn", tier, tenant),
     }
 
 
-def _scenario(defn, name, phases_a, phases_b=None, budget_remaining=None, eval_at=None,
-              require=None, forbid=None):
+def _scenario(
+    defn, name, phases_a, phases_b=None, budget_remaining=None, eval_at=None, require=None, forbid=None
+):
     """One promtool test: tenant A runs phases_a with the SLO's objective, tenant B
     runs phases_b (default: same traffic) with a looser objective."""
     objectives = {TENANT_A: defn["objective"], TENANT_B: _looser_objective(defn)}
@@ -163,8 +189,15 @@ def _scenario(defn, name, phases_a, phases_b=None, budget_remaining=None, eval_a
     series = []
     burn, no_data = [], []
     for tenant in (TENANT_A, TENANT_B):
-        series.extend(_slo_series(defn, tenant, objectives[tenant], minutes,
-                                  budget_remaining.get(tenant) if budget_remaining else None))
+        series.extend(
+            _slo_series(
+                defn,
+                tenant,
+                objectives[tenant],
+                minutes,
+                budget_remaining.get(tenant) if budget_remaining else None,
+            )
+        )
         phases = traffic[tenant]
         if not phases:
             if t_eval >= FOR_MIN[rules_mod.NO_DATA_FOR]:
@@ -180,18 +213,27 @@ def _scenario(defn, name, phases_a, phases_b=None, budget_remaining=None, eval_a
         if (tenant, tier) not in fired_tiers:
             raise slo_math.SloDefinitionError(
                 "%s: scenario %s cannot make the %s tier fire for %s; objective or window out of "
-                "the range the generated tests cover" % (defn["key"], name, tier, tenant))
+                "the range the generated tests cover" % (defn["key"], name, tier, tenant)
+            )
     for tenant, tier in forbid or ():
         if (tenant, tier) in fired_tiers:
             raise slo_math.SloDefinitionError(
-                "%s: scenario %s would fire %s for %s" % (defn["key"], name, tier, tenant))
+                "%s: scenario %s would fire %s for %s" % (defn["key"], name, tier, tenant)
+            )
     exhausted = []
     for tenant, value in (budget_remaining or {}).items():
         if value <= 0 and t_eval >= FOR_MIN.get(rules_mod.EXHAUSTED_FOR, 5):
-            exhausted.append({
-                "exp_labels": {"tenant": tenant, "slo": defn["key"], "workflow": defn["workflow"],
-                               "severity": "ticket"},
-                "exp_annotations": _render_annotations(defn, "exhausted", None, tenant)})
+            exhausted.append(
+                {
+                    "exp_labels": {
+                        "tenant": tenant,
+                        "slo": defn["key"],
+                        "workflow": defn["workflow"],
+                        "severity": "ticket",
+                    },
+                    "exp_annotations": _render_annotations(defn, "exhausted", None, tenant),
+                }
+            )
     time = "%dm" % t_eval
     return {
         "name": "%s: %s" % (defn["key"], name),
@@ -199,10 +241,22 @@ def _scenario(defn, name, phases_a, phases_b=None, budget_remaining=None, eval_a
         "input_series": series,
         "alert_rule_test": [
             {"eval_time": time, "alertname": rules_mod.ALERT_BURN, "exp_alerts": burn},
-            {"eval_time": time, "alertname": rules_mod.ALERT_NO_DATA, "exp_alerts": [
-                {"exp_labels": {"tenant": t, "slo": defn["key"], "workflow": defn["workflow"],
-                                "severity": "ticket"},
-                 "exp_annotations": _render_annotations(defn, "no_data", None, t)} for t in no_data]},
+            {
+                "eval_time": time,
+                "alertname": rules_mod.ALERT_NO_DATA,
+                "exp_alerts": [
+                    {
+                        "exp_labels": {
+                            "tenant": t,
+                            "slo": defn["key"],
+                            "workflow": defn["workflow"],
+                            "severity": "ticket",
+                        },
+                        "exp_annotations": _render_annotations(defn, "no_data", None, t),
+                    }
+                    for t in no_data
+                ],
+            },
             {"eval_time": time, "alertname": rules_mod.ALERT_EXHAUSTED, "exp_alerts": exhausted},
             {"eval_time": time, "alertname": rules_mod.ALERT_OBJECTIVES_MISSING, "exp_alerts": []},
         ],
@@ -219,31 +273,58 @@ def scenarios(defn):
     tests = []
     # healthy: errors at half the most sensitive threshold, long enough for every `for`
     healthy_err = 0.5 * min(factors.values()) * budget
-    tests.append(_scenario(defn, "healthy traffic fires nothing", [(240, per_min, healthy_err)],
-                           forbid=[(TENANT_A, "page"), (TENANT_A, "ticket")]))
+    tests.append(
+        _scenario(
+            defn,
+            "healthy traffic fires nothing",
+            [(240, per_min, healthy_err)],
+            forbid=[(TENANT_A, "page"), (TENANT_A, "ticket")],
+        )
+    )
     # fast burn: healthy traffic filling the 6h window, then a total outage long enough to spend
     # twice the page threshold of the 1h window
     burst = min(60, max(10, int(math.ceil(2 * 60 * f_page_fast * budget))))
-    tests.append(_scenario(defn, "fast burn pages",
-                           [(400, per_min, 0.0), (burst, per_min, 1.0)],
-                           require=[(TENANT_A, "page")]))
+    tests.append(
+        _scenario(
+            defn,
+            "fast burn pages",
+            [(400, per_min, 0.0), (burst, per_min, 1.0)],
+            require=[(TENANT_A, "page")],
+        )
+    )
     # slow burn: constant burn between the ticket and the page factors, long
     # enough for the 3h `for` of the 3d/6h tier once the 3d window has a sample
     slow = math.sqrt(f_page_slow * f_ticket_fast) * budget
-    tests.append(_scenario(defn, "slow burn opens only tickets", [(270, per_min, slow)],
-                           require=[(TENANT_A, "ticket")], forbid=[(TENANT_A, "page")]))
+    tests.append(
+        _scenario(
+            defn,
+            "slow burn opens only tickets",
+            [(270, per_min, slow)],
+            require=[(TENANT_A, "ticket")],
+            forbid=[(TENANT_A, "page")],
+        )
+    )
     # under the minimum traffic: a total outage with too few events to judge
     few = max(1, defn["min_events"] // 2)
-    tests.append(_scenario(defn, "traffic under the minimum fires nothing",
-                           [(10, 0, 0.0), (60, few / 60.0, 1.0)],
-                           forbid=[(TENANT_A, "page"), (TENANT_A, "ticket")]))
+    tests.append(
+        _scenario(
+            defn,
+            "traffic under the minimum fires nothing",
+            [(10, 0, 0.0), (60, few / 60.0, 1.0)],
+            forbid=[(TENANT_A, "page"), (TENANT_A, "ticket")],
+        )
+    )
     # absent data: the SLO is defined (objective exported) but no workflow series
-    tests.append(_scenario(defn, "absent data fires the no-data alert", [], phases_b=[],
-                           eval_at=30))
+    tests.append(_scenario(defn, "absent data fires the no-data alert", [], phases_b=[], eval_at=30))
     # budget exhausted (the ledger's exact figure, exported by Odoo)
-    tests.append(_scenario(defn, "spent budget fires the exhaustion alert",
-                           [(30, per_min, healthy_err)],
-                           budget_remaining={TENANT_A: -0.25, TENANT_B: 0.6}))
+    tests.append(
+        _scenario(
+            defn,
+            "spent budget fires the exhaustion alert",
+            [(30, per_min, healthy_err)],
+            budget_remaining={TENANT_A: -0.25, TENANT_B: 0.6},
+        )
+    )
     return tests
 
 
@@ -257,12 +338,16 @@ def test_document(definitions, rule_file):
         tests.extend(scenarios(defn))
     # recording rules first, as the alerts read them: without an explicit order promtool
     # evaluates groups in a random order and an alert may read the previous step's values
-    return {"rule_files": [rule_file], "evaluation_interval": "%dm" % INTERVAL_MIN,
-            "group_eval_order": [group["name"] for group in rules_mod.rule_groups(definitions)["groups"]],
-            "tests": tests}
+    return {
+        "rule_files": [rule_file],
+        "evaluation_interval": "%dm" % INTERVAL_MIN,
+        "group_eval_order": [group["name"] for group in rules_mod.rule_groups(definitions)["groups"]],
+        "tests": tests,
+    }
 
 
 def render_tests(definitions, rule_file):
     return rules_mod.dump_yaml(
         test_document(definitions, rule_file),
-        header="Generated by logistics_slo: promtool test rules %s" % "<this file>")
+        header="Generated by logistics_slo: promtool test rules %s" % "<this file>",
+    )

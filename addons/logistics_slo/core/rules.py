@@ -11,6 +11,7 @@ of the raw counters; 1d and 3d are built from the 5m / 30m recorded rates with
 non-overlapping subquery steps, so they stay cheap with hundreds of tenants.
 Error ratios are ratios of summed rates, never averages of ratios.
 """
+
 import yaml
 
 from . import slo_math
@@ -67,8 +68,9 @@ def sli_queries(defn, window):
         failures = _rate(_selector("odoo_workflow_runs_total", workflow=wf, outcome="failure"), window)
         # a tenant without any failure yet has no failure series: count it as 0
         return total, "%s\nor\n0 * %s" % (failures, total)
-    metric = ("odoo_workflow_start_delay_seconds" if sli == "cron_on_time"
-              else "odoo_workflow_duration_seconds")
+    metric = (
+        "odoo_workflow_start_delay_seconds" if sli == "cron_on_time" else "odoo_workflow_duration_seconds"
+    )
     total = _rate(_selector(metric + "_count", workflow=wf), window)
     good = _rate(_selector(metric + "_bucket", workflow=wf, le__re=le_matcher(defn["threshold"])), window)
     return total, "clamp_min(\n  %s\n  - on (tenant)\n  %s,\n  0\n)" % (total, good)
@@ -78,12 +80,19 @@ def openslo_queries(defn):
     """(good, total) PromQL counters for exporters that take raw queries (OpenSLO)."""
     wf = defn["workflow"]
     if defn["sli_type"] == "success_ratio":
-        return (_selector("odoo_workflow_runs_total", workflow=wf, outcome="success"),
-                _selector("odoo_workflow_runs_total", workflow=wf))
-    metric = ("odoo_workflow_start_delay_seconds" if defn["sli_type"] == "cron_on_time"
-              else "odoo_workflow_duration_seconds")
-    return (_selector(metric + "_bucket", workflow=wf, le__re=le_matcher(defn["threshold"])),
-            _selector(metric + "_count", workflow=wf))
+        return (
+            _selector("odoo_workflow_runs_total", workflow=wf, outcome="success"),
+            _selector("odoo_workflow_runs_total", workflow=wf),
+        )
+    metric = (
+        "odoo_workflow_start_delay_seconds"
+        if defn["sli_type"] == "cron_on_time"
+        else "odoo_workflow_duration_seconds"
+    )
+    return (
+        _selector(metric + "_bucket", workflow=wf, le__re=le_matcher(defn["threshold"])),
+        _selector(metric + "_count", workflow=wf),
+    )
 
 
 def _template_safe(text):
@@ -106,25 +115,32 @@ def annotations(defn, kind, tier=None):
     if kind == "burn":
         name, severity, long, short, share, _for = tier
         factor = slo_math.tier_factors(defn["window_days"])[name]
-        base["summary"] = ("Tenant {{ $labels.tenant }}: %s SLO %s is burning its error budget "
-                           "faster than %gx (%s/%s, %s)" % (wf, defn["key"], factor, long, short, severity))
+        base["summary"] = (
+            "Tenant {{ $labels.tenant }}: %s SLO %s is burning its error budget "
+            "faster than %gx (%s/%s, %s)" % (wf, defn["key"], factor, long, short, severity)
+        )
         base["description"] = (
             "Workflow %s of tenant {{ $labels.tenant }} has an error ratio above %gx its error "
             "budget over both the last %s and the last %s: at this pace %d %% of the %d-day "
-            "budget is spent in %s. Probable dependency: %s." % (
-                wf, factor, long, short, round(share * 100), defn["window_days"], long, dep))
+            "budget is spent in %s. Probable dependency: %s."
+            % (wf, factor, long, short, round(share * 100), defn["window_days"], long, dep)
+        )
     elif kind == "no_data":
         base["summary"] = "Tenant {{ $labels.tenant }}: no %s data for SLO %s" % (wf, defn["key"])
         base["description"] = (
             "The SLO %s is defined for tenant {{ $labels.tenant }} but Prometheus has had no %s "
             "samples for an hour: the workflow instrumentation, the scrape or the workflow itself "
-            "is down, and the SLO cannot be judged." % (defn["key"], wf))
+            "is down, and the SLO cannot be judged." % (defn["key"], wf)
+        )
     else:
         base["summary"] = "Tenant {{ $labels.tenant }}: %s SLO %s has exhausted its error budget" % (
-            wf, defn["key"])
+            wf,
+            defn["key"],
+        )
         base["description"] = (
             "The %d-day error budget of %s (workflow %s) is spent for tenant {{ $labels.tenant }}: "
-            "freeze risky changes and work on reliability." % (defn["window_days"], defn["key"], wf))
+            "freeze risky changes and work on reliability." % (defn["window_days"], defn["key"], wf)
+        )
     return base
 
 
@@ -134,15 +150,22 @@ def burn_alert_expr(defn, tier):
     key = defn["key"]
     seconds = slo_math.WINDOW_SECONDS[long]
     return (
-        "%(burn_long)s{slo=\"%(key)s\"} > %(f)s\n"
+        '%(burn_long)s{slo="%(key)s"} > %(f)s\n'
         "and on (tenant, slo)\n"
-        "%(burn_short)s{slo=\"%(key)s\"} > %(f)s\n"
+        '%(burn_short)s{slo="%(key)s"} > %(f)s\n'
         "and on (tenant, slo)\n"
-        "(%(events)s{slo=\"%(key)s\"} * %(sec)d)\n"
+        '(%(events)s{slo="%(key)s"} * %(sec)d)\n'
         "  >= on (tenant, slo) group_left ()\n"
-        "%(min)s{slo=\"%(key)s\"}"
-    ) % {"burn_long": BURN % long, "burn_short": BURN % short, "key": key, "f": "%g" % factor,
-         "events": EVENTS % long, "sec": seconds, "min": MIN_EVENTS}
+        '%(min)s{slo="%(key)s"}'
+    ) % {
+        "burn_long": BURN % long,
+        "burn_short": BURN % short,
+        "key": key,
+        "f": "%g" % factor,
+        "events": EVENTS % long,
+        "sec": seconds,
+        "min": MIN_EVENTS,
+    }
 
 
 def recording_rules(definitions):
@@ -159,57 +182,70 @@ def recording_rules(definitions):
     for long, short in DERIVED_WINDOWS:
         step = short
         for tpl in (EVENTS, BAD):
-            rules.append({"record": tpl % long,
-                          "expr": "avg_over_time(%s[%s:%s])" % (tpl % short, long, step)})
+            rules.append(
+                {"record": tpl % long, "expr": "avg_over_time(%s[%s:%s])" % (tpl % short, long, step)}
+            )
     for window in ALL_WINDOWS:
         rules.append({"record": ERRORS % window, "expr": "%s\n/\n%s" % (BAD % window, EVENTS % window)})
         rules.append({"record": SLI % window, "expr": "1 - %s" % (ERRORS % window)})
-        rules.append({"record": BURN % window,
-                      "expr": "%s\n/ on (tenant, slo) group_left ()\n(1 - %s)" % (
-                          ERRORS % window, OBJECTIVE)})
+        rules.append(
+            {
+                "record": BURN % window,
+                "expr": "%s\n/ on (tenant, slo) group_left ()\n(1 - %s)" % (ERRORS % window, OBJECTIVE),
+            }
+        )
     return rules
 
 
 def alert_rules(definitions):
-    rules = [{
-        "alert": ALERT_OBJECTIVES_MISSING,
-        "expr": "absent(%s)" % OBJECTIVE,
-        "for": NO_DATA_FOR,
-        "labels": {"severity": "ticket"},
-        "annotations": {
-            "summary": "No odoo_slo_objective_ratio series: SLO alerts cannot evaluate",
-            "description": "SLO rules are loaded but no Odoo instance exports SLO objectives: "
-                           "check the /metrics scrape and that logistics_slo is installed.",
-        },
-    }]
+    rules = [
+        {
+            "alert": ALERT_OBJECTIVES_MISSING,
+            "expr": "absent(%s)" % OBJECTIVE,
+            "for": NO_DATA_FOR,
+            "labels": {"severity": "ticket"},
+            "annotations": {
+                "summary": "No odoo_slo_objective_ratio series: SLO alerts cannot evaluate",
+                "description": "SLO rules are loaded but no Odoo instance exports SLO objectives: "
+                "check the /metrics scrape and that logistics_slo is installed.",
+            },
+        }
+    ]
     for defn in definitions:
         static = {"workflow": defn["workflow"]}
         for tier in slo_math.TIERS:
             name, severity, long, short, _share, for_ = tier
-            rules.append({
-                "alert": ALERT_BURN,
-                "expr": burn_alert_expr(defn, tier),
-                "for": for_,
-                "labels": dict(static, severity=severity, burn_tier=severity, long_window=long,
-                               short_window=short),
-                "annotations": annotations(defn, "burn", tier),
-            })
-        rules.append({
-            "alert": ALERT_NO_DATA,
-            "expr": "%s{slo=\"%s\"}\nunless on (tenant, slo)\n%s{slo=\"%s\"}" % (
-                OBJECTIVE, defn["key"], EVENTS % "1h", defn["key"]),
-            "for": NO_DATA_FOR,
-            "labels": dict(static, severity="ticket"),
-            "annotations": annotations(defn, "no_data"),
-        })
-        rules.append({
-            "alert": ALERT_EXHAUSTED,
-            "expr": "max by (tenant, slo) (odoo_slo_error_budget_remaining_ratio{slo=\"%s\"}) <= 0"
-                    % defn["key"],
-            "for": EXHAUSTED_FOR,
-            "labels": dict(static, severity="ticket"),
-            "annotations": annotations(defn, "exhausted"),
-        })
+            rules.append(
+                {
+                    "alert": ALERT_BURN,
+                    "expr": burn_alert_expr(defn, tier),
+                    "for": for_,
+                    "labels": dict(
+                        static, severity=severity, burn_tier=severity, long_window=long, short_window=short
+                    ),
+                    "annotations": annotations(defn, "burn", tier),
+                }
+            )
+        rules.append(
+            {
+                "alert": ALERT_NO_DATA,
+                "expr": '%s{slo="%s"}\nunless on (tenant, slo)\n%s{slo="%s"}'
+                % (OBJECTIVE, defn["key"], EVENTS % "1h", defn["key"]),
+                "for": NO_DATA_FOR,
+                "labels": dict(static, severity="ticket"),
+                "annotations": annotations(defn, "no_data"),
+            }
+        )
+        rules.append(
+            {
+                "alert": ALERT_EXHAUSTED,
+                "expr": 'max by (tenant, slo) (odoo_slo_error_budget_remaining_ratio{slo="%s"}) <= 0'
+                % defn["key"],
+                "for": EXHAUSTED_FOR,
+                "labels": dict(static, severity="ticket"),
+                "annotations": annotations(defn, "exhausted"),
+            }
+        )
     return rules
 
 
@@ -235,10 +271,12 @@ def rule_groups(definitions):
     definitions, errors = merge_definitions(definitions)
     if errors:
         raise slo_math.SloDefinitionError("; ".join(errors))
-    return {"groups": [
-        {"name": "logistics_slo_recording", "rules": recording_rules(definitions)},
-        {"name": "logistics_slo_alerts", "rules": alert_rules(definitions)},
-    ]}
+    return {
+        "groups": [
+            {"name": "logistics_slo_recording", "rules": recording_rules(definitions)},
+            {"name": "logistics_slo_alerts", "rules": alert_rules(definitions)},
+        ]
+    }
 
 
 class _Dumper(yaml.SafeDumper):
@@ -263,27 +301,33 @@ def dump_yaml(document, header=None):
 
 def render_rules(definitions):
     """Rule file text."""
-    return dump_yaml(rule_groups(definitions),
-                     header="Generated by logistics_slo (odoo-bin slo_rules). Do not edit by hand:\n"
-                            "change the SLO definitions in Odoo and regenerate.")
+    return dump_yaml(
+        rule_groups(definitions),
+        header="Generated by logistics_slo (odoo-bin slo_rules). Do not edit by hand:\n"
+        "change the SLO definitions in Odoo and regenerate.",
+    )
 
 
 def alertmanager_inhibition():
     """Alertmanager ``inhibit_rules`` snippet: a page silences the ticket of the same SLO."""
-    return {"inhibit_rules": [
-        {
-            "source_matchers": ['alertname="%s"' % ALERT_BURN, 'burn_tier="page"'],
-            "target_matchers": ['alertname="%s"' % ALERT_BURN, 'burn_tier="ticket"'],
-            "equal": ["tenant", "slo"],
-        },
-        {
-            "source_matchers": ['alertname="%s"' % ALERT_EXHAUSTED],
-            "target_matchers": ['alertname="%s"' % ALERT_BURN, 'burn_tier="ticket"'],
-            "equal": ["tenant", "slo"],
-        },
-    ]}
+    return {
+        "inhibit_rules": [
+            {
+                "source_matchers": ['alertname="%s"' % ALERT_BURN, 'burn_tier="page"'],
+                "target_matchers": ['alertname="%s"' % ALERT_BURN, 'burn_tier="ticket"'],
+                "equal": ["tenant", "slo"],
+            },
+            {
+                "source_matchers": ['alertname="%s"' % ALERT_EXHAUSTED],
+                "target_matchers": ['alertname="%s"' % ALERT_BURN, 'burn_tier="ticket"'],
+                "equal": ["tenant", "slo"],
+            },
+        ]
+    }
 
 
 def render_alertmanager_inhibition():
-    return dump_yaml(alertmanager_inhibition(),
-                     header="Merge into alertmanager.yml: pages inhibit tickets of the same tenant and SLO.")
+    return dump_yaml(
+        alertmanager_inhibition(),
+        header="Merge into alertmanager.yml: pages inhibit tickets of the same tenant and SLO.",
+    )

@@ -9,6 +9,7 @@ disjoint *segments*: hour-aligned segments are read from the hourly rollup,
 the few short unaligned ones from the minute ledger, so a refresh reads a few
 hundred rows whatever the window length.
 """
+
 import math
 import re
 from datetime import datetime, timedelta
@@ -19,8 +20,15 @@ from ._deps import buckets
 SLI_TYPES = ("success_ratio", "latency", "freshness", "cron_on_time")
 
 #: Burn-rate windows reported and exported (label ``window``).
-BURN_WINDOWS = (("5m", 300), ("30m", 1800), ("1h", 3600), ("2h", 7200), ("6h", 21600),
-                ("1d", 86400), ("3d", 259200))
+BURN_WINDOWS = (
+    ("5m", 300),
+    ("30m", 1800),
+    ("1h", 3600),
+    ("2h", 7200),
+    ("6h", 21600),
+    ("1d", 86400),
+    ("3d", 259200),
+)
 WINDOW_SECONDS = dict(BURN_WINDOWS)
 
 #: Multiwindow multi-burn-rate tiers (Google SRE workbook, ch. 5), defined by the
@@ -50,7 +58,7 @@ PROBABLE_DEPENDENCY = {
 }
 DEFAULT_FIRST_ACTION = {
     "order_release": "Check failing sale order confirmations in the Odoo log (tenant, "
-                     "request_id) and PostgreSQL lock waits.",
+    "request_id) and PostgreSQL lock waits.",
     "dispatch": "Check picking validation errors in the Odoo log and PostgreSQL waiting locks.",
     "pod_sync": "Check the driver app / carrier webhook delivery and the events endpoint errors.",
     "invoicing": "Check invoice posting errors in the Odoo log and sequence lock waits.",
@@ -84,8 +92,10 @@ def scaled_factor(share, long_seconds, window_days):
 
 def tier_factors(window_days=DEFAULT_WINDOW_DAYS):
     """{tier name: factor} for an SLO window; 30 days gives 14.4 / 6 / 3 / 1."""
-    return {name: round(scaled_factor(share, WINDOW_SECONDS[long], window_days), 6)
-            for name, _sev, long, _short, share, _for in TIERS}
+    return {
+        name: round(scaled_factor(share, WINDOW_SECONDS[long], window_days), 6)
+        for name, _sev, long, _short, share, _for in TIERS
+    }
 
 
 def slo_key(workflow, sli_type, threshold=None, window_days=DEFAULT_WINDOW_DAYS):
@@ -120,19 +130,22 @@ def normalize(defn):
             what = "grace" if sli_type == "cron_on_time" else "threshold"
             raise SloDefinitionError(
                 "%s %s s of a %s SLO is not a histogram bucket bound, so Prometheus and the "
-                "ledger could not count the same events; use one of: %s" % (
-                    what, threshold, sli_type, ", ".join("%g" % b for b in grid)))
+                "ledger could not count the same events; use one of: %s"
+                % (what, threshold, sli_type, ", ".join("%g" % b for b in grid))
+            )
         d["threshold"] = float(threshold)
     else:
         d["threshold"] = None
     try:
         objective = float(d.get("objective"))
     except (TypeError, ValueError):
-        raise SloDefinitionError("objective %r: must be a number such as 0.995"
-                                 % (d.get("objective"),)) from None
+        raise SloDefinitionError(
+            "objective %r: must be a number such as 0.995" % (d.get("objective"),)
+        ) from None
     if not 0.0 < objective < 1.0:
-        raise SloDefinitionError("objective %s: must be strictly between 0 and 1 "
-                                 "(e.g. 0.995 for 99.5 %%)" % objective)
+        raise SloDefinitionError(
+            "objective %s: must be strictly between 0 and 1 " "(e.g. 0.995 for 99.5 %%)" % objective
+        )
     d["objective"] = objective
     window_days = int(d.get("window_days") or DEFAULT_WINDOW_DAYS)
     if not 1 <= window_days <= 90:
@@ -148,8 +161,9 @@ def normalize(defn):
             raise SloDefinitionError(
                 "objective %s with a %d-day window can never fire the %s alert: it needs an "
                 "error ratio above %.4g x %.4g = %.3g, but an error ratio cannot exceed 1. "
-                "Raise the objective (error budget below %.4g) or lengthen the window." % (
-                    objective, window_days, name, factor, budget, factor * budget, 1.0 / factor))
+                "Raise the objective (error budget below %.4g) or lengthen the window."
+                % (objective, window_days, name, factor, budget, factor * budget, 1.0 / factor)
+            )
     key = slo_key(workflow, sli_type, d["threshold"], window_days)
     if d.get("key") and d["key"] != key:
         raise SloDefinitionError("key %r does not match the definition (expected %r)" % (d["key"], key))
@@ -157,7 +171,8 @@ def normalize(defn):
     d.setdefault("name", key)
     d["runbook_url"] = d.get("runbook_url") or ""
     d["first_action"] = d.get("first_action") or DEFAULT_FIRST_ACTION.get(
-        workflow, "Check the %s workflow errors in the Odoo log for this tenant." % workflow)
+        workflow, "Check the %s workflow errors in the Odoo log for this tenant." % workflow
+    )
     return d
 
 
@@ -329,8 +344,13 @@ def counts_from_rows(rows, segments):
         ts = row.get("minute") or row.get("hour")
         for i, (a, b, *_rest) in enumerate(segments):
             if a <= ts < b:
-                result[i].add(row["workflow"], row["outcome"], row["count"],
-                              row.get("duration_buckets"), row.get("start_delay_buckets"))
+                result[i].add(
+                    row["workflow"],
+                    row["outcome"],
+                    row["count"],
+                    row.get("duration_buckets"),
+                    row.get("start_delay_buckets"),
+                )
                 break
     return result
 
@@ -368,9 +388,13 @@ def evaluate(defn, window_counts):
     firing = []
     for name, severity, long, short, _share, _for in TIERS:
         lw, sw = windows[long], windows[short]
-        if (lw["total"] >= defn["min_events"] and lw["burn_rate"] is not None
-                and sw["burn_rate"] is not None
-                and lw["burn_rate"] > factors[name] and sw["burn_rate"] > factors[name]):
+        if (
+            lw["total"] >= defn["min_events"]
+            and lw["burn_rate"] is not None
+            and sw["burn_rate"] is not None
+            and lw["burn_rate"] > factors[name]
+            and sw["burn_rate"] > factors[name]
+        ):
             firing.append((name, severity))
     burn_1h = windows["1h"]["burn_rate"]
     window_hours = defn["window_days"] * 24.0
@@ -394,10 +418,18 @@ def evaluate(defn, window_counts):
     else:
         status = "ok"
     return {
-        "key": defn["key"], "objective": objective, "good": good, "total": total,
-        "bad": bad, "sli": sli, "budget_remaining": remaining,
-        "time_to_exhaustion_hours": tte, "status": status, "windows": windows,
-        "firing": [n for n, _s in firing], "factors": factors,
+        "key": defn["key"],
+        "objective": objective,
+        "good": good,
+        "total": total,
+        "bad": bad,
+        "sli": sli,
+        "budget_remaining": remaining,
+        "time_to_exhaustion_hours": tte,
+        "status": status,
+        "windows": windows,
+        "firing": [n for n, _s in firing],
+        "factors": factors,
     }
 
 
@@ -416,8 +448,14 @@ def evaluate_rows(defn, rows_minute, rows_hourly, now):
     segments, membership = plan_segments(edge, specs)
     minute_segs = [s if s[2] == "minute" else (s[0], s[0], "x") for s in segments]
     hourly_segs = [s if s[2] == "hourly" else (s[0], s[0], "x") for s in segments]
-    per_seg = [a.merge(b) for a, b in zip(counts_from_rows(rows_minute, minute_segs),
-                                          counts_from_rows(rows_hourly, hourly_segs), strict=False)]
+    per_seg = [
+        a.merge(b)
+        for a, b in zip(
+            counts_from_rows(rows_minute, minute_segs),
+            counts_from_rows(rows_hourly, hourly_segs),
+            strict=False,
+        )
+    ]
     window_counts = {}
     for name, idxs in membership.items():
         acc = Counts()
@@ -439,8 +477,14 @@ def month_report_row(defn, counts, start, end):
     bad = total - good
     sli = ratio(good, total)
     return {
-        "month": start.strftime("%Y-%m"), "start": start, "end": end, "good": good, "total": total,
-        "bad": bad, "sli": sli, "objective": defn["objective"],
+        "month": start.strftime("%Y-%m"),
+        "start": start,
+        "end": end,
+        "good": good,
+        "total": total,
+        "bad": bad,
+        "sli": sli,
+        "objective": defn["objective"],
         "met": None if not total else (sli >= defn["objective"]),
         "budget_consumed": (bad / (budget * total)) if total else 0.0,
     }

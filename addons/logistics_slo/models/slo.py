@@ -50,28 +50,49 @@ class LogisticsSlo(models.Model):
 
     name = fields.Char(required=True)
     key = fields.Char(
-        compute="_compute_key", store=True, index=True, readonly=True,
+        compute="_compute_key",
+        store=True,
+        index=True,
+        readonly=True,
         help="Label `slo` of the metrics and alerts: the same SLO in several databases shares the "
-             "generated Prometheus rules, each with its own objective.")
+        "generated Prometheus rules, each with its own objective.",
+    )
     active = fields.Boolean(default=True)
     workflow = fields.Char(
-        required=True, default="order_release",
+        required=True,
+        default="order_release",
         help="Workflow as recorded by the instrumentation: order_release, dispatch, pod_sync, "
-             "invoicing, carrier_call, cron, or a custom workflow.")
+        "invoicing, carrier_call, cron, or a custom workflow.",
+    )
     sli_type = fields.Selection(
-        [("success_ratio", "Success ratio"), ("latency", "Latency"), ("freshness", "Freshness"),
-         ("cron_on_time", "Cron on time")],
-        string="SLI", required=True, default="success_ratio")
+        [
+            ("success_ratio", "Success ratio"),
+            ("latency", "Latency"),
+            ("freshness", "Freshness"),
+            ("cron_on_time", "Cron on time"),
+        ],
+        string="SLI",
+        required=True,
+        default="success_ratio",
+    )
     threshold = fields.Float(
         string="Threshold / grace (s)",
         help="Latency / freshness: longest good duration; cron on time: grace after the due time. "
-             "Must be a bucket bound of the workflow histograms.")
-    objective = fields.Float(required=True, default=0.995, digits=(6, 5),
-                             help="Target share of good events, e.g. 0.995 for 99.5 %.")
+        "Must be a bucket bound of the workflow histograms.",
+    )
+    objective = fields.Float(
+        required=True,
+        default=0.995,
+        digits=(6, 5),
+        help="Target share of good events, e.g. 0.995 for 99.5 %.",
+    )
     window_days = fields.Integer(string="Rolling window (days)", required=True, default=28)
     min_events = fields.Integer(
-        string="Minimum events", required=True, default=slo_math.DEFAULT_MIN_EVENTS,
-        help="Fewer events than this in a window are not judged: no alert, status 'Too few events'.")
+        string="Minimum events",
+        required=True,
+        default=slo_math.DEFAULT_MIN_EVENTS,
+        help="Fewer events than this in a window are not judged: no alert, status 'Too few events'.",
+    )
     owner_id = fields.Many2one("res.users", string="Owner", default=lambda self: self.env.user)
     runbook_url = fields.Char(string="Runbook URL")
     first_action = fields.Text(help="What the person paged should do first (in the alert).")
@@ -88,23 +109,35 @@ class LogisticsSlo(models.Model):
     computed_at = fields.Datetime(readonly=True)
     month_report_html = fields.Html(compute="_compute_month_report_html", sanitize=False)
 
-    sql_constraints(locals(), [
-        ("key_uniq", "unique(key)", "An SLO measuring the same thing already exists in this database."),
-    ])
+    sql_constraints(
+        locals(),
+        [
+            ("key_uniq", "unique(key)", "An SLO measuring the same thing already exists in this database."),
+        ],
+    )
 
     @api.depends("workflow", "sli_type", "threshold", "window_days")
     def _compute_key(self):
         for rec in self:
-            rec.key = slo_math.slo_key(rec.workflow or "", rec.sli_type or "success_ratio",
-                                       rec.threshold, rec.window_days or slo_math.DEFAULT_WINDOW_DAYS)
+            rec.key = slo_math.slo_key(
+                rec.workflow or "",
+                rec.sli_type or "success_ratio",
+                rec.threshold,
+                rec.window_days or slo_math.DEFAULT_WINDOW_DAYS,
+            )
 
     def _definition(self):
         self.ensure_one()
         return {
-            "name": self.name, "workflow": self.workflow, "sli_type": self.sli_type,
+            "name": self.name,
+            "workflow": self.workflow,
+            "sli_type": self.sli_type,
             "threshold": self.threshold if self.sli_type != "success_ratio" else None,
-            "objective": self.objective, "window_days": self.window_days, "min_events": self.min_events,
-            "runbook_url": self.runbook_url or "", "first_action": self.first_action or "",
+            "objective": self.objective,
+            "window_days": self.window_days,
+            "min_events": self.min_events,
+            "runbook_url": self.runbook_url or "",
+            "first_action": self.first_action or "",
             "owner": self.owner_id.login or "",
         }
 
@@ -115,7 +148,8 @@ class LogisticsSlo(models.Model):
                 slo_math.normalize(rec._definition())
             except slo_math.SloDefinitionError as exc:
                 raise ValidationError(
-                    _("SLO %(name)s refused: %(reason)s", name=rec.name, reason=exc)) from None
+                    _("SLO %(name)s refused: %(reason)s", name=rec.name, reason=exc)
+                ) from None
 
     def init(self):
         cr = self.env.cr
@@ -128,8 +162,9 @@ class LogisticsSlo(models.Model):
     def _create_defaults(self):
         """Default SLOs for the workflows present (installed addons or ledger traffic)."""
         cr = self.env.cr
-        cr.execute("SELECT name FROM ir_module_module "
-                   "WHERE state IN ('installed', 'to install', 'to upgrade')")
+        cr.execute(
+            "SELECT name FROM ir_module_module " "WHERE state IN ('installed', 'to install', 'to upgrade')"
+        )
         installed = {r[0] for r in cr.fetchall()}
         seen = set()
         if _table_exists(cr, LEDGER):
@@ -143,8 +178,15 @@ class LogisticsSlo(models.Model):
             key = slo_math.slo_key(workflow, sli_type, threshold)
             if key in existing:
                 continue
-            vals.append({"name": name, "workflow": workflow, "sli_type": sli_type,
-                         "threshold": threshold or 0.0, "objective": objective})
+            vals.append(
+                {
+                    "name": name,
+                    "workflow": workflow,
+                    "sli_type": sli_type,
+                    "threshold": threshold or 0.0,
+                    "objective": objective,
+                }
+            )
         return self.create(vals)
 
     # ------------------------------------------------------------------
@@ -214,18 +256,21 @@ class LogisticsSlo(models.Model):
     def _store_state(self, states, now):
         for rec in self:
             st = states[rec.id]
-            rec.write({
-                "sli": st["sli"] or 0.0,
-                "events": st["total"],
-                "bad_events": st["bad"],
-                "budget_remaining": st["budget_remaining"],
-                "burn_rate_1h": st["windows"]["1h"]["burn_rate"] or 0.0,
-                "time_to_exhaustion_hours": (st["time_to_exhaustion_hours"]
-                                             if st["time_to_exhaustion_hours"] is not None else -1.0),
-                "status": st["status"],
-                "state_json": json.dumps(st, default=str),
-                "computed_at": now,
-            })
+            rec.write(
+                {
+                    "sli": st["sli"] or 0.0,
+                    "events": st["total"],
+                    "bad_events": st["bad"],
+                    "budget_remaining": st["budget_remaining"],
+                    "burn_rate_1h": st["windows"]["1h"]["burn_rate"] or 0.0,
+                    "time_to_exhaustion_hours": (
+                        st["time_to_exhaustion_hours"] if st["time_to_exhaustion_hours"] is not None else -1.0
+                    ),
+                    "status": st["status"],
+                    "state_json": json.dumps(st, default=str),
+                    "computed_at": now,
+                }
+            )
 
     @api.model
     def _cron_refresh(self):
@@ -249,20 +294,31 @@ class LogisticsSlo(models.Model):
         rows = []
         for rec in self.search([]):
             st = json.loads(rec.state_json) if rec.state_json else None
-            rows.append({
-                "slo": rec.key, "objective": rec.objective, "min_events": rec.min_events,
-                "budget_remaining": rec.budget_remaining if st else None,
-                "sli": ({w: v["sli"] for w, v in st["windows"].items()} if st else {}),
-                "sli_window": st["sli"] if st else None,
-                "window": "%dd" % rec.window_days,
-                "burn_rate": ({w: v["burn_rate"] for w, v in st["windows"].items()} if st else {}),
-            })
+            rows.append(
+                {
+                    "slo": rec.key,
+                    "objective": rec.objective,
+                    "min_events": rec.min_events,
+                    "budget_remaining": rec.budget_remaining if st else None,
+                    "sli": ({w: v["sli"] for w, v in st["windows"].items()} if st else {}),
+                    "sli_window": st["sli"] if st else None,
+                    "window": "%dd" % rec.window_days,
+                    "burn_rate": ({w: v["burn_rate"] for w, v in st["windows"].items()} if st else {}),
+                }
+            )
         snapshot.write(self.env.cr.dbname, rows)
 
     def write(self, vals):
         res = super().write(vals)
-        if set(vals) & {"objective", "min_events", "active", "workflow", "sli_type", "threshold",
-                        "window_days"}:
+        if set(vals) & {
+            "objective",
+            "min_events",
+            "active",
+            "workflow",
+            "sli_type",
+            "threshold",
+            "window_days",
+        }:
             self.publish_snapshot()
         return res
 
@@ -314,20 +370,39 @@ class LogisticsSlo(models.Model):
             body = []
             for row in rows:
                 met = row["met"]
-                badge = ("text-muted", _("no data")) if met is None else (
-                    ("text-success", _("met")) if met else ("text-danger", _("missed")))
-                body.append(Markup(
-                    "<tr><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td>"
-                    "<td class='text-end'>%s</td><td class='text-end'>%s</td><td class='%s'>%s</td></tr>") % (
-                    row["month"], row["total"], row["bad"],
-                    "%.4f %%" % (row["sli"] * 100) if row["sli"] is not None else "-",
-                    "%.0f %%" % (row["budget_consumed"] * 100), badge[0], badge[1]))
+                badge = (
+                    ("text-muted", _("no data"))
+                    if met is None
+                    else (("text-success", _("met")) if met else ("text-danger", _("missed")))
+                )
+                body.append(
+                    Markup(
+                        "<tr><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td>"
+                        "<td class='text-end'>%s</td><td class='text-end'>%s</td><td class='%s'>%s</td></tr>"
+                    )
+                    % (
+                        row["month"],
+                        row["total"],
+                        row["bad"],
+                        "%.4f %%" % (row["sli"] * 100) if row["sli"] is not None else "-",
+                        "%.0f %%" % (row["budget_consumed"] * 100),
+                        badge[0],
+                        badge[1],
+                    )
+                )
             rec.month_report_html = Markup(
                 "<table class='table table-sm o_slo_month_report'><thead><tr><th>%s</th>"
                 "<th class='text-end'>%s</th><th class='text-end'>%s</th><th class='text-end'>%s</th>"
-                "<th class='text-end'>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>") % (
-                _("Month"), _("Events"), _("Bad"), _("SLI"), _("Budget used"), _("Objective"),
-                Markup("").join(body))
+                "<th class='text-end'>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
+            ) % (
+                _("Month"),
+                _("Events"),
+                _("Bad"),
+                _("SLI"),
+                _("Budget used"),
+                _("Objective"),
+                Markup("").join(body),
+            )
 
     def get_chart_data(self):
         """Data of the form's charts: daily SLI, budget burn-down and burn rates vs tiers."""
@@ -354,16 +429,32 @@ class LogisticsSlo(models.Model):
             cum_good += good
             cum_total += total
             remaining = 1.0 - ((cum_total - cum_good) / (budget * cum_total)) if cum_total else 1.0
-            daily.append({"day": start.strftime("%m-%d"), "sli": slo_math.ratio(good, total),
-                          "total": total, "budget_remaining": remaining})
+            daily.append(
+                {
+                    "day": start.strftime("%m-%d"),
+                    "sli": slo_math.ratio(good, total),
+                    "total": total,
+                    "budget_remaining": remaining,
+                }
+            )
         state = json.loads(self.state_json) if self.state_json else {}
         factors = slo_math.tier_factors(defn["window_days"])
-        burn = [{"window": name, "burn_rate": (state.get("windows", {}).get(name) or {}).get("burn_rate")}
-                for name, _s in slo_math.BURN_WINDOWS]
-        tiers = [{"tier": name, "severity": sev, "long": long, "short": short, "factor": factors[name]}
-                 for name, sev, long, short, _share, _for in slo_math.TIERS]
-        return {"objective": defn["objective"], "daily": daily, "burn": burn, "tiers": tiers,
-                "status": self.status, "budget_remaining": self.budget_remaining}
+        burn = [
+            {"window": name, "burn_rate": (state.get("windows", {}).get(name) or {}).get("burn_rate")}
+            for name, _s in slo_math.BURN_WINDOWS
+        ]
+        tiers = [
+            {"tier": name, "severity": sev, "long": long, "short": short, "factor": factors[name]}
+            for name, sev, long, short, _share, _for in slo_math.TIERS
+        ]
+        return {
+            "objective": defn["objective"],
+            "daily": daily,
+            "burn": burn,
+            "tiers": tiers,
+            "status": self.status,
+            "budget_remaining": self.budget_remaining,
+        }
 
     # ------------------------------------------------------------------
     # exports
@@ -377,8 +468,7 @@ class LogisticsSlo(models.Model):
         defs = self.search([])._definitions_for_export()
         from ..core import promtool_tests
 
-        return (core_rules.render_rules(defs),
-                promtool_tests.render_tests(defs, "logistics_slo_rules.yml"))
+        return (core_rules.render_rules(defs), promtool_tests.render_tests(defs, "logistics_slo_rules.yml"))
 
     @api.model
     def export_openslo(self):
@@ -388,8 +478,7 @@ class LogisticsSlo(models.Model):
 
     def action_download(self):
         kind = self.env.context.get("slo_download", "rules")
-        return {"type": "ir.actions.act_url", "target": "self",
-                "url": "/logistics_slo/download/%s" % kind}
+        return {"type": "ir.actions.act_url", "target": "self", "url": "/logistics_slo/download/%s" % kind}
 
     @api.model
     def get_dashboard_card(self):
@@ -404,15 +493,24 @@ class LogisticsSlo(models.Model):
         state = "fail" if level == 3 else ("warn" if level == 2 else "pass")
         burning = slos.filtered(lambda s: s.status in ("critical", "exhausted", "warning"))
         if state == "pass":
-            reason = _("%(n)s SLOs within budget; lowest budget left %(pct)s %% (%(name)s)",
-                       n=len(slos), pct=round(top.budget_remaining * 100), name=top.name)
+            reason = _(
+                "%(n)s SLOs within budget; lowest budget left %(pct)s %% (%(name)s)",
+                n=len(slos),
+                pct=round(top.budget_remaining * 100),
+                name=top.name,
+            )
             action = ""
         else:
-            reason = _("%(n)s SLO(s) burning budget; worst: %(name)s, %(pct)s %% left (%(status)s)",
-                       n=len(burning), name=top.name, pct=round(top.budget_remaining * 100),
-                       status=dict(STATUS)[top.status])
+            reason = _(
+                "%(n)s SLO(s) burning budget; worst: %(name)s, %(pct)s %% left (%(status)s)",
+                n=len(burning),
+                name=top.name,
+                pct=round(top.budget_remaining * 100),
+                status=dict(STATUS)[top.status],
+            )
             action = top.first_action or slo_math.DEFAULT_FIRST_ACTION.get(top.workflow, "")
-        details = [(s.name, "%s, %d %% budget left" % (dict(STATUS)[s.status],
-                                                       round(s.budget_remaining * 100)))
-                   for s in ranked[:5]]
+        details = [
+            (s.name, "%s, %d %% budget left" % (dict(STATUS)[s.status], round(s.budget_remaining * 100)))
+            for s in ranked[:5]
+        ]
         return state, reason, action, details

@@ -44,7 +44,8 @@ class SloLedgerCase(TransactionCase):
             "INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_buckets, "
             "start_delay_buckets) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (minute, workflow, outcome) "
             "DO UPDATE SET count = logistics_workflow_ledger.count + EXCLUDED.count",
-            (minute, workflow, outcome, count, dur or _dur(i0=count), delay or [0] * N_DELAY))
+            (minute, workflow, outcome, count, dur or _dur(i0=count), delay or [0] * N_DELAY),
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -54,32 +55,53 @@ class TestSloMath(SloLedgerCase):
         super().setUpClass()
         r = cls._row
         # minutes before the window edge -> runs of "dispatch"
-        r(3, "dispatch", "success", 90, _dur(i3=80, i9=10))       # 5m
+        r(3, "dispatch", "success", 90, _dur(i3=80, i9=10))  # 5m
         r(3, "dispatch", "failure", 10, _dur(i0=10))
-        r(40, "dispatch", "success", 200, _dur(i2=200))           # 1h
-        r(120, "dispatch", "success", 7, _dur(i8=7))              # first minute of 2h
-        r(121, "dispatch", "failure", 3, _dur(i0=3))              # just outside 2h
-        r(180, "dispatch", "success", 300, _dur(i5=300))          # 6h
+        r(40, "dispatch", "success", 200, _dur(i2=200))  # 1h
+        r(120, "dispatch", "success", 7, _dur(i8=7))  # first minute of 2h
+        r(121, "dispatch", "failure", 3, _dur(i0=3))  # just outside 2h
+        r(180, "dispatch", "success", 300, _dur(i5=300))  # 6h
         r(180, "dispatch", "failure", 50, _dur(i12=50))
-        r(2 * 1440, "dispatch", "success", 1000, _dur(i4=1000))   # 3d
+        r(2 * 1440, "dispatch", "success", 1000, _dur(i4=1000))  # 3d
         r(2 * 1440, "dispatch", "failure", 5, _dur(i4=5))
         r(10 * 1440, "dispatch", "success", 5000, _dur(i4=5000))  # 28d
         r(10 * 1440, "dispatch", "failure", 20, _dur(i4=20))
-        r(40 * 1440, "dispatch", "failure", 999, _dur(i0=999))    # outside 28d
-        r(3, "order_release", "failure", 500)                     # other workflow
-        cls.success = cls.Slo.create({"name": "Dispatch success", "workflow": "dispatch",
-                                      "sli_type": "success_ratio", "objective": 0.995})
-        cls.latency = cls.Slo.create({"name": "Dispatch 10 s", "workflow": "dispatch", "sli_type": "latency",
-                                      "threshold": 10.0, "objective": 0.99})
+        r(40 * 1440, "dispatch", "failure", 999, _dur(i0=999))  # outside 28d
+        r(3, "order_release", "failure", 500)  # other workflow
+        cls.success = cls.Slo.create(
+            {
+                "name": "Dispatch success",
+                "workflow": "dispatch",
+                "sli_type": "success_ratio",
+                "objective": 0.995,
+            }
+        )
+        cls.latency = cls.Slo.create(
+            {
+                "name": "Dispatch 10 s",
+                "workflow": "dispatch",
+                "sli_type": "latency",
+                "threshold": 10.0,
+                "objective": 0.99,
+            }
+        )
         cls.Slo._refresh_rollup()
 
     def test_windows_exact_counts(self):
         state = self.success.compute_state(self.now)[self.success.id]
         got = {w: (v["good"], v["total"]) for w, v in state["windows"].items()}
-        self.assertEqual(got, {
-            "5m": (90, 100), "30m": (90, 100), "1h": (290, 300), "2h": (297, 307),
-            "6h": (597, 660), "1d": (597, 660), "3d": (1597, 1665),
-        })
+        self.assertEqual(
+            got,
+            {
+                "5m": (90, 100),
+                "30m": (90, 100),
+                "1h": (290, 300),
+                "2h": (297, 307),
+                "6h": (597, 660),
+                "1d": (597, 660),
+                "3d": (1597, 1665),
+            },
+        )
         self.assertEqual((state["good"], state["total"]), (6597, 6685))
         self.assertAlmostEqual(state["sli"], 6597 / 6685, places=12)
         # ratio of sums, not the mean of per-window or per-minute ratios
@@ -113,7 +135,8 @@ class TestSloMath(SloLedgerCase):
             self.env.cr.execute(
                 "SELECT coalesce(sum(count), 0), coalesce(sum(count) FILTER (WHERE outcome = 'success'), 0) "
                 "FROM logistics_workflow_ledger WHERE workflow = 'dispatch' AND minute >= %s AND minute < %s",
-                (row["start"], min(row["end"], self.edge)))
+                (row["start"], min(row["end"], self.edge)),
+            )
             total, good = self.env.cr.fetchone()
             self.assertEqual((row["good"], row["total"]), (good, total), row["month"])
         self.assertIn(rows[0]["month"], self.success.month_report_html)
@@ -124,8 +147,9 @@ class TestSloMath(SloLedgerCase):
         mine = [s for s in families["odoo_slo_objective_ratio"].samples if s[0][0] == self.env.cr.dbname]
         self.assertIn(((self.env.cr.dbname, "dispatch_success_ratio"), 0.995), mine)
         burns = dict(families["odoo_slo_burn_rate"].samples)
-        self.assertAlmostEqual(burns[(self.env.cr.dbname, "dispatch_success_ratio", "1h")],
-                               (10 / 300) / 0.005, places=6)
+        self.assertAlmostEqual(
+            burns[(self.env.cr.dbname, "dispatch_success_ratio", "1h")], (10 / 300) / 0.005, places=6
+        )
         with open(snapshot.directory() + "/%s.json" % self.env.cr.dbname) as fh:
             self.assertEqual(len(json.load(fh)["slos"]), 2)
 
@@ -148,13 +172,21 @@ class TestSloMath(SloLedgerCase):
 class TestSloDefinitions(TransactionCase):
     def test_refuses_threshold_off_the_bucket_grid(self):
         with self.assertRaisesRegex(ValidationError, "not a histogram bucket bound"):
-            self.env["logistics.slo"].create({"name": "x", "workflow": "dispatch", "sli_type": "latency",
-                                              "threshold": 7.0, "objective": 0.99})
+            self.env["logistics.slo"].create(
+                {
+                    "name": "x",
+                    "workflow": "dispatch",
+                    "sli_type": "latency",
+                    "threshold": 7.0,
+                    "objective": 0.99,
+                }
+            )
 
     def test_refuses_objective_that_can_never_page(self):
         with self.assertRaisesRegex(ValidationError, "can never fire the page_fast alert"):
-            self.env["logistics.slo"].create({"name": "x", "workflow": "invoicing",
-                                              "sli_type": "success_ratio", "objective": 0.9})
+            self.env["logistics.slo"].create(
+                {"name": "x", "workflow": "invoicing", "sli_type": "success_ratio", "objective": 0.9}
+            )
 
     def test_changing_objective_keeps_the_rules(self):
         slo = self.env["logistics.slo"].search([("key", "=", "cron_cron_on_time_300s")])
@@ -164,10 +196,22 @@ class TestSloDefinitions(TransactionCase):
         self.assertEqual(self.env["logistics.slo"].export_rules()[0], before)
 
     def test_viewer_cannot_write(self):
-        viewer = self.env["res.users"].create({
-            "name": "Viewer", "login": "slo_viewer",
-            series.user_groups(self.env): [(6, 0, [self.env.ref("base.group_user").id,
-                                  self.env.ref("logistics_observability.group_observability_viewer").id])]})
+        viewer = self.env["res.users"].create(
+            {
+                "name": "Viewer",
+                "login": "slo_viewer",
+                series.user_groups(self.env): [
+                    (
+                        6,
+                        0,
+                        [
+                            self.env.ref("base.group_user").id,
+                            self.env.ref("logistics_observability.group_observability_viewer").id,
+                        ],
+                    )
+                ],
+            }
+        )
         slo = self.env["logistics.slo"].search([], limit=1).with_user(viewer)
         self.assertTrue(slo.read(["objective"]))
         with self.assertRaises(AccessError):
@@ -197,9 +241,12 @@ class TestSloTour(HttpCase):
             self.env.cr.execute(
                 "INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_buckets, "
                 "start_delay_buckets) VALUES (%s, 'tourwf', %s, %s, %s, %s)",
-                (edge - datetime.timedelta(minutes=minutes), outcome, count, _dur(i0=count), [0] * N_DELAY))
-        self.env["logistics.slo"].create({"name": "Tour dispatch", "workflow": "tourwf",
-                                          "sli_type": "success_ratio", "objective": 0.995})
+                (edge - datetime.timedelta(minutes=minutes), outcome, count, _dur(i0=count), [0] * N_DELAY),
+            )
+        self.env["logistics.slo"].create(
+            {"name": "Tour dispatch", "workflow": "tourwf", "sli_type": "success_ratio", "objective": 0.995}
+        )
         self.env["logistics.slo"]._cron_refresh()
-        self.start_tour("/odoo/action-logistics_slo.action_logistics_slo", "logistics_slo_form",
-                        login="admin")
+        self.start_tour(
+            "/odoo/action-logistics_slo.action_logistics_slo", "logistics_slo_form", login="admin"
+        )

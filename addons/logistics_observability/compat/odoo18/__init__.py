@@ -3,6 +3,7 @@
 The concerns whose Odoo entry points are the same in 18.0 and 19.0 are the series-neutral
 modules of ``compat/``; what is 18.0's own is here (``security``: logins, groups).
 """
+
 from .. import collectors, cron, exporters, http, ledger, log, modules, outbound, server
 from .. import security_common  # model hooks the same on every series, no install()
 from . import security  # model hooks (res.users, res.groups, API keys), no install()

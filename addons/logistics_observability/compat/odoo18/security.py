@@ -84,4 +84,5 @@ class ResGroups(models.Model):
             self.env.ref("logistics_observability." + action).write({"groups_id": [(4, viewer.id)]})
         admins = [self.env.ref("base.user_root").id, self.env.ref("base.user_admin").id]
         self.env.ref("logistics_observability.group_observability_admin").write(
-            {"users": [(4, uid) for uid in admins]})
+            {"users": [(4, uid) for uid in admins]}
+        )

@@ -4,6 +4,7 @@ The concerns whose Odoo entry points are the same in 18.0 and 19.0 are the serie
 modules of ``compat/``; what differs is here: ``server`` (graceful reload), ``security``
 (logins, groups and privileges), ``options`` (the suite's keys declared to Odoo's parser).
 """
+
 from .. import collectors, cron, exporters, http, ledger, log, modules, outbound
 from .. import security_common  # model hooks the same on every series, no install()
 from . import security  # model hooks (res.users, res.groups, API keys), no install()

@@ -6,6 +6,7 @@ as 18.0 reads every file value; ``core/config.py`` parses them. Declared when th
 imported, which ``odoo-bin observability_server`` does before Odoo reads its configuration (a
 plain ``odoo-bin server`` reads it first: the warnings remain there, harmless).
 """
+
 import logging
 
 from ...core import config as obs_config
@@ -33,5 +34,6 @@ def install():
 try:
     declare()
 except Exception:  # fail open: the keys stay readable, Odoo just warns about each
-    _logger.warning("logistics_observability: cannot declare the observability_* options to Odoo",
-                    exc_info=True)
+    _logger.warning(
+        "logistics_observability: cannot declare the observability_* options to Odoo", exc_info=True
+    )

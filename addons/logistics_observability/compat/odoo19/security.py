@@ -78,7 +78,8 @@ class ResGroups(models.Model):
             privilege.write(values)
         else:
             privilege = self.env["res.groups.privilege"]._load_records(
-                [{"xml_id": "logistics_observability.privilege_observability", "values": values}])
+                [{"xml_id": "logistics_observability.privilege_observability", "values": values}]
+            )
         groups = self.env["res.groups"]
         for name in ("viewer", "admin", "integration"):
             groups |= self.env.ref("logistics_observability.group_observability_%s" % name)
@@ -89,4 +90,5 @@ class ResGroups(models.Model):
             self.env.ref("logistics_observability." + action).write({"group_ids": [(4, viewer.id)]})
         admins = [self.env.ref("base.user_root").id, self.env.ref("base.user_admin").id]
         self.env.ref("logistics_observability.group_observability_admin").write(
-            {"user_ids": [(4, uid) for uid in admins]})
+            {"user_ids": [(4, uid) for uid in admins]}
+        )

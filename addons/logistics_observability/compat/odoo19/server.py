@@ -8,6 +8,7 @@ Old and new workers overlap; the new master must keep the metrics directory as i
 workers' slots are still counted, dead ones summed) instead of wiping it: the instance lock is
 passed on across the exec (``core/instance.py``).
 """
+
 import functools
 import logging
 
@@ -30,8 +31,11 @@ def install():
         try:
             shared.pass_instance_lock()
         except Exception:
-            _logger.warning("logistics_observability: cannot pass the instance lock on to the reloaded "
-                            "master; it will use a directory of its own", exc_info=True)
+            _logger.warning(
+                "logistics_observability: cannot pass the instance lock on to the reloaded "
+                "master; it will use a directory of its own",
+                exc_info=True,
+            )
         return fork_and_reload(self)
 
     server.PreforkServer.fork_and_reload = fork_and_reload_wrapper

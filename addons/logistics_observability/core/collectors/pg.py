@@ -4,6 +4,7 @@ Per-database numbers are labelled with the tenant (database) name only for
 tenant databases; connections to any other database are summed under
 ``tenant="__other__"``. Nothing is labelled by PID or ``application_name``.
 """
+
 import time
 
 from .. import metrics
@@ -53,8 +54,13 @@ def _tenant(datname, tenants):
     return metrics.tenant_label(datname)
 
 
-def collect(params, tenants=None, connect_timeout=pgconn.CONNECT_TIMEOUT,
-            statement_timeout=pgconn.STATEMENT_TIMEOUT, budget=0.8):
+def collect(
+    params,
+    tenants=None,
+    connect_timeout=pgconn.CONNECT_TIMEOUT,
+    statement_timeout=pgconn.STATEMENT_TIMEOUT,
+    budget=0.8,
+):
     """Return ``(families, ok)``; on failure ``odoo_pg_up`` is 0 and ``ok`` False.
 
     ``tenants``: set of tenant database names (``None``: every database is one).
@@ -62,8 +68,12 @@ def collect(params, tenants=None, connect_timeout=pgconn.CONNECT_TIMEOUT,
     """
     up = metrics.Family("odoo_pg_up", "gauge", "1 when the PostgreSQL server answers the collector.", ())
     try:
-        with pgconn.Connection(dict(params, dbname=params.get("dbname") or "postgres"), connect_timeout,
-                               statement_timeout, budget=budget) as conn:
+        with pgconn.Connection(
+            dict(params, dbname=params.get("dbname") or "postgres"),
+            connect_timeout,
+            statement_timeout,
+            budget=budget,
+        ) as conn:
             families = _collect(conn, tenants)
     except Exception:  # dependency down or too slow: report it, never fail the scrape
         up.add(0)
@@ -73,19 +83,37 @@ def collect(params, tenants=None, connect_timeout=pgconn.CONNECT_TIMEOUT,
 
 
 def _collect(conn, tenants):
-    connections = metrics.Family("odoo_pg_connections", "gauge",
-                                 "Client connections by tenant database and state.", ("tenant", "state"))
-    longest = metrics.Family("odoo_pg_longest_transaction_seconds", "gauge",
-                             "Age of the oldest open transaction per tenant database.", ("tenant",))
-    locks = metrics.Family("odoo_pg_locks_waiting", "gauge",
-                           "Lock requests waiting per tenant database.", ("tenant",))
-    lag = metrics.Family("odoo_pg_replication_lag_seconds", "gauge",
-                         "Replay lag per streaming replica (replica=self on a standby).", ("replica",))
+    connections = metrics.Family(
+        "odoo_pg_connections",
+        "gauge",
+        "Client connections by tenant database and state.",
+        ("tenant", "state"),
+    )
+    longest = metrics.Family(
+        "odoo_pg_longest_transaction_seconds",
+        "gauge",
+        "Age of the oldest open transaction per tenant database.",
+        ("tenant",),
+    )
+    locks = metrics.Family(
+        "odoo_pg_locks_waiting", "gauge", "Lock requests waiting per tenant database.", ("tenant",)
+    )
+    lag = metrics.Family(
+        "odoo_pg_replication_lag_seconds",
+        "gauge",
+        "Replay lag per streaming replica (replica=self on a standby).",
+        ("replica",),
+    )
     max_conn = metrics.Family("odoo_pg_max_connections", "gauge", "PostgreSQL max_connections.", ())
-    archive_age = metrics.Family("odoo_pg_wal_archive_last_success_age_seconds", "gauge",
-                                 "Seconds since the WAL archiver last archived a segment.", ())
-    archive_failed = metrics.Family("odoo_pg_wal_archive_failed_total", "counter",
-                                    "WAL segments the archiver failed to archive.", ())
+    archive_age = metrics.Family(
+        "odoo_pg_wal_archive_last_success_age_seconds",
+        "gauge",
+        "Seconds since the WAL archiver last archived a segment.",
+        (),
+    )
+    archive_failed = metrics.Family(
+        "odoo_pg_wal_archive_failed_total", "counter", "WAL segments the archiver failed to archive.", ()
+    )
 
     conn_counts, tx_age = {}, {}
     for datname, state, count, age in conn.query(ACTIVITY_SQL):

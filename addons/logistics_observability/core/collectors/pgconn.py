@@ -7,6 +7,7 @@ socket themselves, so connecting and every statement end by a deadline the
 collector chooses (well under a second). ``statement_timeout`` is also set
 server-side so an abandoned query does not keep running.
 """
+
 import contextlib
 import select
 import time
@@ -58,8 +59,9 @@ def _wait(conn, deadline):
 class Connection:
     """A read-only asynchronous connection whose calls all end by a deadline."""
 
-    def __init__(self, params, connect_timeout=CONNECT_TIMEOUT, statement_timeout=STATEMENT_TIMEOUT,
-                 budget=None):
+    def __init__(
+        self, params, connect_timeout=CONNECT_TIMEOUT, statement_timeout=STATEMENT_TIMEOUT, budget=None
+    ):
         """``budget``: seconds for the whole session (connect and every query), if set."""
         self.statement_timeout = statement_timeout
         self.deadline = time.monotonic() + budget if budget else None
@@ -67,8 +69,9 @@ class Connection:
         kwargs = dict(params)
         # libpq's own timeout is a backstop only (whole seconds); the poll loop enforces ours.
         kwargs.setdefault("connect_timeout", max(1, int(connect_timeout + 0.999)))
-        kwargs["options"] = ("-c statement_timeout=%d -c lock_timeout=%d "
-                             "-c default_transaction_read_only=on" % (ms, ms))
+        kwargs["options"] = (
+            "-c statement_timeout=%d -c lock_timeout=%d " "-c default_transaction_read_only=on" % (ms, ms)
+        )
         kwargs.setdefault("application_name", "odoo-observability-collector")
         self._conn = psycopg2.connect(async_=True, **kwargs)
         try:

@@ -1,4 +1,5 @@
 """Redis collector (``observability_redis_url``): INFO with sub-second timeouts."""
+
 import time
 
 from .. import metrics
@@ -10,9 +11,13 @@ SOCKET_TIMEOUT = 0.5
 def client(url, timeout=SOCKET_TIMEOUT):
     import redis  # optional dependency: only needed when a Redis URL is configured
 
-    return redis.Redis.from_url(url, socket_connect_timeout=min(timeout, CONNECT_TIMEOUT),
-                                socket_timeout=timeout, retry_on_timeout=False,
-                                health_check_interval=0)
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=min(timeout, CONNECT_TIMEOUT),
+        socket_timeout=timeout,
+        retry_on_timeout=False,
+        health_check_interval=0,
+    )
 
 
 def validate_url(url):

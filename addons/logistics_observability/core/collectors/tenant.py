@@ -8,6 +8,7 @@ up to ``first_wait`` seconds for the first refresh. ``odoo_collector_cache_age_s
 tells how old the served values are; the collector reports down when the
 database list cannot be read or the cache is older than ``3 * ttl``.
 """
+
 import logging
 import os
 import re
@@ -98,19 +99,27 @@ def _compile(text):
         return None  # an unusable pattern excludes nothing (Odoo reports its own dbfilter errors)
 
 
-def read_tenant(params, dbname, connect_timeout=pgconn.CONNECT_TIMEOUT,
-                statement_timeout=pgconn.STATEMENT_TIMEOUT):
+def read_tenant(
+    params, dbname, connect_timeout=pgconn.CONNECT_TIMEOUT, statement_timeout=pgconn.STATEMENT_TIMEOUT
+):
     """Everything the gauges need from one database, or ``None`` if the addon is not installed."""
     with pgconn.Connection(dict(params, dbname=dbname), connect_timeout, statement_timeout) as conn:
         try:
             state, has_queue, has_mail, has_backup, has_policy, size, has_changes = conn.query(
-                PROBE_SQL, (MODULE,))[0]
+                PROBE_SQL, (MODULE,)
+            )[0]
         except psycopg2.errors.UndefinedTable:
             return None  # not an Odoo database
         if state not in ("installed", "to upgrade"):
             return None
-        data = {"size": size, "crons": conn.query(CRON_SQL), "queue": None, "mail": None, "backup": None,
-                "changes": None}
+        data = {
+            "size": size,
+            "crons": conn.query(CRON_SQL),
+            "queue": None,
+            "mail": None,
+            "backup": None,
+            "changes": None,
+        }
         if has_changes:
             last = conn.query(changes.LAST_SQL)
             data["changes"] = {"modules": conn.query(changes.COUNTS_SQL), "last": last[0] if last else None}
@@ -121,15 +130,24 @@ def read_tenant(params, dbname, connect_timeout=pgconn.CONNECT_TIMEOUT,
         if has_backup:
             policy = conn.query(backup_status.POLICY_SQL) if has_policy else []
             data["backup"] = backup_status.evaluate(
-                conn.query(backup_status.SUMMARY_SQL), policy[0] if policy else None)
+                conn.query(backup_status.SUMMARY_SQL), policy[0] if policy else None
+            )
         return data
 
 
 class TenantCollector:
     """Cached per-tenant gauges; see the module docstring."""
 
-    def __init__(self, params, filter_fn=None, ttl=30.0, workers=4, first_wait=0.5,
-                 connect_timeout=pgconn.CONNECT_TIMEOUT, statement_timeout=pgconn.STATEMENT_TIMEOUT):
+    def __init__(
+        self,
+        params,
+        filter_fn=None,
+        ttl=30.0,
+        workers=4,
+        first_wait=0.5,
+        connect_timeout=pgconn.CONNECT_TIMEOUT,
+        statement_timeout=pgconn.STATEMENT_TIMEOUT,
+    ):
         self.params = dict(params)
         self.params.pop("dbname", None)
         self.filter_fn = filter_fn or (lambda names: names)
@@ -142,7 +160,7 @@ class TenantCollector:
         self._thread = None
         self._pid = os.getpid()
         self._done = threading.Event()
-        self.data = {}           # dbname -> (monotonic time read, data)
+        self.data = {}  # dbname -> (monotonic time read, data)
         self.refreshed_at = None  # monotonic time of the last completed refresh
         self.last_ok = False
         self.last_duration = None
@@ -150,8 +168,9 @@ class TenantCollector:
 
     # -- refresh -----------------------------------------------------------
     def list_databases(self):
-        with pgconn.Connection(dict(self.params, dbname="postgres"), self.connect_timeout,
-                               self.statement_timeout) as conn:
+        with pgconn.Connection(
+            dict(self.params, dbname="postgres"), self.connect_timeout, self.statement_timeout
+        ) as conn:
             names = [row[0] for row in conn.query(LIST_SQL)]
         return self.filter_fn(names)
 
@@ -170,8 +189,11 @@ class TenantCollector:
             if time.monotonic() > deadline:
                 return dbname, "skipped", None
             try:
-                return dbname, "ok", read_tenant(self.params, dbname, self.connect_timeout,
-                                                 self.statement_timeout)
+                return (
+                    dbname,
+                    "ok",
+                    read_tenant(self.params, dbname, self.connect_timeout, self.statement_timeout),
+                )
             except Exception as exc:
                 return dbname, "error", type(exc).__name__
 
@@ -194,8 +216,12 @@ class TenantCollector:
         self.data = fresh
         self.unread = len(unread)
         if unread:
-            _logger.warning("tenant collector: %d of %d databases could not be read (e.g. %s); "
-                            "reported as partial", len(unread), len(names), unread[0])
+            _logger.warning(
+                "tenant collector: %d of %d databases could not be read (e.g. %s); " "reported as partial",
+                len(unread),
+                len(names),
+                unread[0],
+            )
         self._finish(start, ok=True)
         return True
 
@@ -244,12 +270,17 @@ class TenantCollector:
                 self._done.wait(self.first_wait)
         age = None if self.refreshed_at is None else time.monotonic() - self.refreshed_at
         families = self.families()
-        cache_age = metrics.Family("odoo_collector_cache_age_seconds", "gauge",
-                                   "Age of the cached values a collector serves.", ("collector",))
+        cache_age = metrics.Family(
+            "odoo_collector_cache_age_seconds",
+            "gauge",
+            "Age of the cached values a collector serves.",
+            ("collector",),
+        )
         if age is not None:
             cache_age.add(age, collector="tenants")
-        count = metrics.Family("odoo_tenant_databases", "gauge",
-                               "Databases with logistics_observability installed.", ())
+        count = metrics.Family(
+            "odoo_tenant_databases", "gauge", "Databases with logistics_observability installed.", ()
+        )
         count.add(len(self.data))
         families += [cache_age, count]
         if age is None:
@@ -269,40 +300,103 @@ class TenantCollector:
             return metrics.Family(name, type_, help_, labels, combine=combine)
 
         size = f("odoo_pg_database_size_bytes", "gauge", "Size of the tenant database.", ("tenant",), "sum")
-        lateness = f("odoo_cron_lateness_seconds", "gauge",
-                     "now - nextcall of due active scheduled actions.", ("tenant", "cron"), "max")
-        failing = f("odoo_cron_failing", "gauge",
-                    "Consecutive failures of active scheduled actions (only failing ones).",
-                    ("tenant", "cron"), "max")
-        jobs = f("odoo_queue_jobs", "gauge", "queue_job jobs by channel and state.",
-                 ("tenant", "channel", "state"), "sum")
-        oldest = f("odoo_queue_oldest_pending_age_seconds", "gauge",
-                   "Age of the oldest due pending/enqueued queue_job job.", ("tenant", "channel"), "max")
-        mail = f("odoo_mail_queue", "gauge", "Outgoing mail.mail messages by state.", ("tenant", "state"),
-                 "sum")
-        b_ts = f("odoo_backup_last_success_timestamp_seconds", "gauge",
-                 "End of the last successful backup.", ("tenant", "kind"), "min")
-        b_status = f("odoo_backup_last_status", "gauge",
-                     "Latest finished backup: 1 succeeded, 0 failed.", ("tenant", "kind"), "min")
-        b_size = f("odoo_backup_last_size_bytes", "gauge", "Size of the last successful backup.",
-                   ("tenant", "kind"), "sum")
-        b_dur = f("odoo_backup_last_duration_seconds", "gauge", "Duration of the last successful backup.",
-                  ("tenant", "kind"), "max")
-        drill = f("odoo_restore_test_last_success_timestamp_seconds", "gauge",
-                  "End of the last restore drill that restored and verified the data.", ("tenant",), "min")
-        rpo = f("odoo_backup_rpo_seconds", "gauge", "Recovery point objective of the tenant.", ("tenant",),
-                "min")
-        interval = f("odoo_restore_test_interval_seconds", "gauge", "Required restore-drill interval.",
-                     ("tenant",), "min")
-        module_ops = f("odoo_module_operations_total", "counter",
-                       "Module installs, upgrades and uninstalls in the tenant (from its own records).",
-                       ("tenant", "operation"), "sum")
-        last_change = f("odoo_last_change_timestamp_seconds", "gauge",
-                        "When the tenant's latest change (module, parameter, setting, cron) happened.",
-                        ("tenant", "kind", "operation", "target"), "max")
-        warning = f("odoo_backup_warning", "gauge",
-                    "1 when a backup warning holds (stale, drill_overdue, unverified, failed).",
-                    ("tenant", "reason"), "max")
+        lateness = f(
+            "odoo_cron_lateness_seconds",
+            "gauge",
+            "now - nextcall of due active scheduled actions.",
+            ("tenant", "cron"),
+            "max",
+        )
+        failing = f(
+            "odoo_cron_failing",
+            "gauge",
+            "Consecutive failures of active scheduled actions (only failing ones).",
+            ("tenant", "cron"),
+            "max",
+        )
+        jobs = f(
+            "odoo_queue_jobs",
+            "gauge",
+            "queue_job jobs by channel and state.",
+            ("tenant", "channel", "state"),
+            "sum",
+        )
+        oldest = f(
+            "odoo_queue_oldest_pending_age_seconds",
+            "gauge",
+            "Age of the oldest due pending/enqueued queue_job job.",
+            ("tenant", "channel"),
+            "max",
+        )
+        mail = f(
+            "odoo_mail_queue", "gauge", "Outgoing mail.mail messages by state.", ("tenant", "state"), "sum"
+        )
+        b_ts = f(
+            "odoo_backup_last_success_timestamp_seconds",
+            "gauge",
+            "End of the last successful backup.",
+            ("tenant", "kind"),
+            "min",
+        )
+        b_status = f(
+            "odoo_backup_last_status",
+            "gauge",
+            "Latest finished backup: 1 succeeded, 0 failed.",
+            ("tenant", "kind"),
+            "min",
+        )
+        b_size = f(
+            "odoo_backup_last_size_bytes",
+            "gauge",
+            "Size of the last successful backup.",
+            ("tenant", "kind"),
+            "sum",
+        )
+        b_dur = f(
+            "odoo_backup_last_duration_seconds",
+            "gauge",
+            "Duration of the last successful backup.",
+            ("tenant", "kind"),
+            "max",
+        )
+        drill = f(
+            "odoo_restore_test_last_success_timestamp_seconds",
+            "gauge",
+            "End of the last restore drill that restored and verified the data.",
+            ("tenant",),
+            "min",
+        )
+        rpo = f(
+            "odoo_backup_rpo_seconds", "gauge", "Recovery point objective of the tenant.", ("tenant",), "min"
+        )
+        interval = f(
+            "odoo_restore_test_interval_seconds",
+            "gauge",
+            "Required restore-drill interval.",
+            ("tenant",),
+            "min",
+        )
+        module_ops = f(
+            "odoo_module_operations_total",
+            "counter",
+            "Module installs, upgrades and uninstalls in the tenant (from its own records).",
+            ("tenant", "operation"),
+            "sum",
+        )
+        last_change = f(
+            "odoo_last_change_timestamp_seconds",
+            "gauge",
+            "When the tenant's latest change (module, parameter, setting, cron) happened.",
+            ("tenant", "kind", "operation", "target"),
+            "max",
+        )
+        warning = f(
+            "odoo_backup_warning",
+            "gauge",
+            "1 when a backup warning holds (stale, drill_overdue, unverified, failed).",
+            ("tenant", "reason"),
+            "max",
+        )
         for dbname in sorted(self.data):
             _read_at, data = self.data[dbname]
             tenant = metrics.tenant_label(dbname)
@@ -332,8 +426,13 @@ class TenantCollector:
                     module_ops.add(count, tenant=tenant, operation=operation)
                 if found["last"]:
                     kind, operation, target, when = found["last"]
-                    last_change.add(float(when), tenant=tenant, kind=kind or "", operation=operation or "",
-                                    target=(target or "")[:100])  # one series per tenant: the latest
+                    last_change.add(
+                        float(when),
+                        tenant=tenant,
+                        kind=kind or "",
+                        operation=operation or "",
+                        target=(target or "")[:100],
+                    )  # one series per tenant: the latest
             status = data.get("backup")
             if status is None:
                 continue
@@ -354,5 +453,21 @@ class TenantCollector:
             interval.add(status["drill_interval_seconds"], tenant=tenant)
             for reason in backup_status.REASONS:
                 warning.add(1 if reason in status["warnings"] else 0, tenant=tenant, reason=reason)
-        return [size, lateness, failing, jobs, oldest, mail, b_ts, b_status, b_size, b_dur, drill, rpo,
-                interval, warning, module_ops, last_change]
+        return [
+            size,
+            lateness,
+            failing,
+            jobs,
+            oldest,
+            mail,
+            b_ts,
+            b_status,
+            b_size,
+            b_dur,
+            drill,
+            rpo,
+            interval,
+            warning,
+            module_ops,
+            last_change,
+        ]
