@@ -146,7 +146,9 @@ class TestPlatformHealthUi(HttpCase):
             "SELECT datname FROM pg_database WHERE datname NOT IN "
             "(current_database(), 'postgres', 'template0', 'template1')"
         )
-        others = [row[0] for row in self.env.cr.fetchall()]
+        # (names that cannot be ordinary words of the page, e.g. demo_bravo, lotest_x: a database
+        # named "test" or "root" would match the page's own words)
+        others = [row[0] for row in self.env.cr.fetchall() if len(row[0]) >= 6 and "_" in row[0]]
         expected = (
             '{"backups": "warn", "crons": "fail", "redis": "pass", "queue": "pass", ' '"security": "pass"}'
         )
