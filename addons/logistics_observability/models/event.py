@@ -45,18 +45,12 @@ class LogisticsWorkflowEvent(models.Model):
 
     @api.model
     def _dispatch_time(self, reference):
-        """When the outgoing picking named ``reference`` was validated, if stock is installed."""
-        if "stock.picking" not in self.env:
-            return None
-        picking = (
-            self.env["stock.picking"]
-            .sudo()
-            .search(
-                [("name", "=", reference), ("picking_type_code", "=", "outgoing"), ("state", "=", "done")],
-                limit=1,
-            )
-        )
-        return picking.date_done or None
+        """When the shipment named ``reference`` left (naive UTC datetime), or None.
+
+        Extension point for the glue addons (``logistics_observability_stock`` answers for
+        outgoing pickings): this addon knows no business model.
+        """
+        return None
 
     @api.model
     def _event_duration(self, event):

@@ -1,1 +1,2 @@
 from . import stock_picking
+from . import workflow_event
