@@ -443,9 +443,17 @@ class Ledger:
                 self._missing.add(tenant)
                 del batch.rows[tenant]
                 _logger.info("workflow ledger: database %s has no %s table; not recording it", tenant, TABLE)
-            except Exception:
+            except Exception as exc:
+                # one line (the rows stay buffered and are retried): a database that goes away,
+                # or Odoo closing every connection at exit, is not an error of the observed
                 self.failed_writes += 1
-                _logger.warning("workflow ledger: flush to %s failed; will retry", tenant, exc_info=True)
+                _logger.warning(
+                    "workflow ledger: flush to %s failed (%s: %s); will retry",
+                    tenant,
+                    type(exc).__name__,
+                    str(exc).strip()[:200],
+                )
+                _logger.debug("workflow ledger: flush to %s failed", tenant, exc_info=True)
         if not batch.rows and batch.path:
             _unlink(batch.path)
         return written
