@@ -28,10 +28,7 @@ class ObservabilityBackupsController(http.Controller):
             reports = backup_reports.parse_body(raw)
         except backup_reports.ReportError as exc:
             return error_response(exc)
-        Run = request.env["logistics.backup.run"].sudo()
-        before = Run.search_count([])
-        runs = Run._ingest(reports, source="api")
-        created = Run.search_count([]) - before
+        runs, created = request.env["logistics.backup.run"].sudo()._ingest_counted(reports, source="api")
         return request.make_json_response(
             {"accepted": len(reports), "created": created, "updated": len(reports) - created, "ids": runs.ids}
         )

@@ -112,7 +112,12 @@ class LogisticsBackupRun(models.Model):
         Idempotent on (kind, started_at, location): a report for an existing run
         updates it (a ``running`` run later reported ``success``). Returns the runs.
         """
-        runs = self.browse()
+        return self._ingest_counted(reports, source)[0]
+
+    @api.model
+    def _ingest_counted(self, reports, source="api"):
+        """:meth:`_ingest`, returning ``(runs, number of runs created)``."""
+        runs, created = self.browse(), 0
         for values in reports:
             values = dict(values, source=source, location=values.get("location") or False)
             existing = self.search(
@@ -132,6 +137,7 @@ class LogisticsBackupRun(models.Model):
                     run = self.create(values)
                     run.flush_recordset()
                 runs |= run
+                created += 1
             except psycopg2.errors.UniqueViolation:
                 # the same run was reported by a concurrent request that committed after this
                 # transaction began: Odoo retries a request on a serialization failure, and the
@@ -142,7 +148,7 @@ class LogisticsBackupRun(models.Model):
                         "USING ERRCODE = 'serialization_failure'; END $$"
                     )
                 )
-        return runs
+        return runs, created
 
     @api.model
     def get_status(self):
