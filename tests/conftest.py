@@ -51,6 +51,7 @@ PORTED_TO_19 = {
     "test_e2e_prefork_metrics",
     "test_logs_prefork",
     "test_slo_cli",
+    "test_collectors_metrics",
 }
 
 

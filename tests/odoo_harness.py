@@ -29,6 +29,20 @@ PG = {
     "port": int(os.environ.get("PGPORT", "5432")),
     "user": os.environ.get("PGUSER", "root"),
 }
+#: Variables 19.0 reads as defaults of the ``db_*`` options, over the config file's values.
+PG_ENV = (
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "PGPATH",
+    "PGSSLMODE",
+    "PGAPPNAME",
+    "PGHOST_REPLICA",
+    "PGPORT_REPLICA",
+    "PGDATABASE_TEMPLATE",
+)
 DB_PREFIX = "lotest_"
 #: The supported way to start Odoo with the addons (``odoo-bin observability_server``).
 LAUNCHER = "observability_server"
@@ -258,7 +272,9 @@ class OdooServer:
         if dbfilter:
             self.options["dbfilter"] = dbfilter
         self.options.update(options or {})
-        self.env = dict(os.environ, **(env or {}))
+        # 19.0 lets PG* variables override the config file: the file alone says where PostgreSQL is
+        inherited = {k: v for k, v in os.environ.items() if k not in PG_ENV}
+        self.env = dict(inherited, **(env or {}))
         self.command = command
         self.proc = None
 
