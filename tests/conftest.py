@@ -52,6 +52,7 @@ PORTED_TO_19 = {
     "test_logs_prefork",
     "test_slo_cli",
     "test_collectors_metrics",
+    "test_collectors_tenant",
 }
 
 
