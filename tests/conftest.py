@@ -53,6 +53,7 @@ PORTED_TO_19 = {
     "test_slo_cli",
     "test_collectors_metrics",
     "test_collectors_tenant",
+    "test_e2e_auth_rpc",
 }
 
 
