@@ -54,6 +54,7 @@ PORTED_TO_19 = {
     "test_collectors_metrics",
     "test_collectors_tenant",
     "test_e2e_auth_rpc",
+    "test_access_tenant_isolation",
 }
 
 

@@ -226,6 +226,11 @@ def demo_option(demo):
     return ["--with-demo"] if demo else ["--without-demo=1"]
 
 
+def user_groups_field():
+    """The field of a user's groups: ``groups_id`` (18.0), ``group_ids`` (19.0)."""
+    return "groups_id" if series_major() < 19 else "group_ids"
+
+
 def clone_db(template, name):
     drop_db(name)
     with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:

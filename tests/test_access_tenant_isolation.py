@@ -81,7 +81,7 @@ def test_viewer_of_a_cannot_read_b(tenants):
                     "name": "Viewer A",
                     "login": "viewer_a",
                     "password": "viewer-a-pass",
-                    "groups_id": [(6, 0, [user, group])],
+                    odoo_harness.user_groups_field(): [(6, 0, [user, group])],
                 }
             ],
         )
