@@ -55,6 +55,7 @@ PORTED_TO_19 = {
     "test_collectors_tenant",
     "test_e2e_auth_rpc",
     "test_access_tenant_isolation",
+    "test_changes_modules",
 }
 
 
