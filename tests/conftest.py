@@ -56,6 +56,7 @@ PORTED_TO_19 = {
     "test_e2e_auth_rpc",
     "test_access_tenant_isolation",
     "test_changes_modules",
+    "test_ingest_fuzz",
 }
 
 
