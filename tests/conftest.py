@@ -57,6 +57,7 @@ PORTED_TO_19 = {
     "test_access_tenant_isolation",
     "test_changes_modules",
     "test_ingest_fuzz",
+    "test_synthetic_compose",
 }
 
 

@@ -74,8 +74,11 @@ def test_prometheus_config_scrapes_the_stack(compose):
         "blackbox-exporter": "9115",
     }
     probes = [job for job in conf["scrape_configs"] if job.get("metrics_path") == "/probe"]
-    assert [job["job_name"] for job in probes] == ["blackbox"]
+    assert [job["job_name"] for job in probes] == ["blackbox", "synthetic"]
     for job in conf["scrape_configs"]:
+        if "file_sd_configs" in job:  # the tenants' checks: see test_synthetic_targets_service_*
+            assert "static_configs" not in job
+            continue
         targets = list(job["static_configs"][0]["targets"])
         if job in probes:  # targets are probed URLs; the exporter's address comes by relabelling
             assert [
@@ -200,6 +203,62 @@ def test_compose_file_validates_with_docker_compose(tmp_path):
     assert proc.returncode != 0 and "healthchek" in proc.stdout + proc.stderr
 
 
+def _mounts(service):
+    """{container path: source} of a compose service's short-syntax volumes."""
+    out = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        out[target] = source
+    return out
+
+
+def _volume_path(service, volume, path):
+    """``path`` (in ``service``) lies in the named ``volume``: its path inside the volume."""
+    for target, source in _mounts(service).items():
+        if source == volume and path.startswith(target.rstrip("/") + "/"):
+            return path[len(target.rstrip("/")) + 1 :]
+    raise AssertionError("%s is not in volume %s: %s" % (path, volume, service.get("volumes")))
+
+
+def test_synthetic_targets_service_feeds_prometheus_and_the_exporter(compose):
+    """The file the synthetic-targets service writes is the one Prometheus' synthetic job reads,
+    its modules file is the blackbox exporter's configuration, and the exporter it reloads is the
+    one the job probes through."""
+    services = compose["services"]
+    writer, exporter, prometheus = (
+        services["synthetic-targets"],
+        services["blackbox-exporter"],
+        services["prometheus"],
+    )
+    words = " ".join(writer["command"]).split()
+    assert words[words.index("exec") + 1 :][:3] == [
+        "odoo",
+        "--addons-path=/mnt/extra-addons",
+        "synthetic_targets",
+    ]
+    opts = {words[i]: words[i + 1] for i, w in enumerate(words) if w.startswith("-") and i + 1 < len(words)}
+    assert writer["image"] == services["odoo"]["image"] and writer["build"] == services["odoo"]["build"]
+    assert "db_password" in writer["secrets"] and writer["environment"]["PGPASSWORD_FILE"]
+    assert float(opts["--every"]) >= 5
+    # targets: written in the volume, read by the synthetic job through Prometheus' mount of it
+    conf = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    job = next(j for j in conf["scrape_configs"] if j["job_name"] == "synthetic")
+    (read,) = [f for sd in job["file_sd_configs"] for f in sd["files"]]
+    assert _volume_path(writer, "synthetic", opts["-o"]) == _volume_path(prometheus, "synthetic", read)
+    # modules: the exporter's configuration, with the platform's own modules merged in
+    config = next(a.split("=", 1)[1] for a in exporter["command"] if a.startswith("--config.file="))
+    assert _volume_path(writer, "synthetic", opts["--blackbox"]) == _volume_path(
+        exporter, "synthetic", config
+    )
+    assert _mounts(writer)[opts["--blackbox-base"]] == "./deploy/blackbox/blackbox.yml"
+    assert exporter["depends_on"]["synthetic-targets"]["condition"] == "service_healthy"
+    # the exporter that is reloaded is the one probing: same service and port as the relabelling
+    (address,) = [r["replacement"] for r in job["relabel_configs"] if r.get("target_label") == "__address__"]
+    assert opts["--reload-url"] == "http://%s/-/reload" % address
+    assert {"__param_target", "__param_module"} <= {r.get("target_label") for r in job["relabel_configs"]}
+    assert "synthetic" in compose["volumes"]
+
+
 def test_compose_services_health_order_and_secrets(compose):
     services = compose["services"]
     assert {
@@ -213,6 +272,7 @@ def test_compose_services_health_order_and_secrets(compose):
         "postgres-exporter",
         "redis-exporter",
         "blackbox-exporter",
+        "synthetic-targets",
     } <= set(services)
     for name, svc in services.items():
         assert svc.get("healthcheck", {}).get("test"), "%s has no health check" % name
