@@ -58,6 +58,7 @@ PORTED_TO_19 = {
     "test_changes_modules",
     "test_ingest_fuzz",
     "test_synthetic_compose",
+    "test_consistency_metrics",
 }
 
 

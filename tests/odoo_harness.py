@@ -368,8 +368,13 @@ class OdooServer:
             sys.stderr.write("odoo log kept in %s\n%s" % (self.tmp, self.log_tail()))
 
 
+def shell_code(code):
+    """``code`` for ``odoo shell`` with ``USER_GROUPS_FIELD`` bound to ``user_groups_field()``."""
+    return "USER_GROUPS_FIELD = %r\n%s" % (user_groups_field(), code)
+
+
 def run_shell(db, code, timeout=600):
-    """Run Python ``code`` in ``odoo shell`` on ``db`` (``env`` is bound)."""
+    """Run Python ``code`` in ``odoo shell`` on ``db`` (``env`` and ``USER_GROUPS_FIELD`` are bound)."""
     cmd = [
         *odoo_cmd(),
         "shell",
@@ -382,7 +387,7 @@ def run_shell(db, code, timeout=600):
     ]
     return subprocess.run(
         cmd,
-        input=code,
+        input=shell_code(code),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -134,7 +134,11 @@ def drive_traffic(server, db):
         rpc(
             "res.users",
             "create",
-            {"name": "Consistency admin", "login": "lo_consistency_admin", "groups_id": [(6, 0, [group])]},
+            {
+                "name": "Consistency admin",
+                "login": "lo_consistency_admin",
+                odoo_harness.user_groups_field(): [(6, 0, [group])],
+            },
         )
         rpc.call("common", "login", db, "admin", "not-the-password")
         # a system parameter change: the tenant's latest change
