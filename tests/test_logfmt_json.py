@@ -222,6 +222,24 @@ def test_handler_writes_one_line_per_record(tmp_path):
     assert [json.loads(line)["msg"] for line in lines] == ["multi\nline\r\nmessage \u2028 sep", "second"]
 
 
+def test_short_texts_are_redacted_whatever_their_case_and_letters():
+    """Short texts take a one-search fast path: it must never skip a secret (upper case,
+    non-ASCII letters that change length when lowered, a keyword at either end)."""
+    for text in (
+        "PASSWORD=hunter2222",
+        "Token: hunter2222",
+        "İstanbul Secret=hunter2222",
+        "x" * 150 + " pwd=hunter2222",
+        "AUTHORIZATION: Basic hunter2222",
+        "BEARER hunter2222xyz",
+        "REDIS://:hunter2222@cache",
+        "Api-Key=hunter2222",
+    ):
+        assert len(text) <= logfmt._SHORT, text
+        assert "hunter2222" not in logfmt.redact(text), text
+    assert logfmt.redact("order WH/OUT/0001 dispatched") == "order WH/OUT/0001 dispatched"
+
+
 def test_url_userinfo_is_redacted():
     for text, secret in (
         ("redis://:s3cretRedis@cache:6379/0", "s3cretRedis"),

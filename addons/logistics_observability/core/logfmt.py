@@ -208,10 +208,16 @@ def _match(text, low, word, pos):
     return (m.start(1), m.end(1), replacement)
 
 
+#: Any keyword, case-insensitively: a short text without one is returned as it is after one
+#: search (most messages and fields). ``re.I`` matches a superset of the ASCII-lowered keywords.
+_ANY_TRIGGER = re.compile("|".join(re.escape(w) for w in _TRIGGERS), re.I)
+_SHORT = 4 * _REACH
+
+
 def redact(text):
     """Return ``text`` with passwords, tokens, API keys, Authorization values and URL
     credentials masked. Linear in ``len(text)``; callers truncate first."""
-    if not text:
+    if not text or (len(text) <= _SHORT and _ANY_TRIGGER.search(text) is None):
         return text
     low = text.lower()
     if len(low) != len(text):  # a few non-ASCII letters change length when lowered
@@ -319,21 +325,24 @@ def parse_access_line(msg):
     return fields
 
 
-_FRAMES = {}  # (file, line, function) -> the frame's lines as a traceback shows them, redacted
+# (id(code), line) -> (code, the frame's lines as a traceback shows them, redacted); the code
+# object is held, so its id cannot be reused while the entry exists
+_FRAMES = {}
 MAX_FRAMES_CACHED = 20000
 MAX_CHAIN = 8  # chained exceptions (cause / context) shown at most
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
 
 
-def _frame(key):
-    text = _FRAMES.get(key)
-    if text is None:
-        line = linecache.getline(key[0], key[1] or 0).strip()
-        text = '  File "%s", line %s, in %s\n' % key + ("    %s\n" % line if line else "")
-        text = redact(truncate(text, MAX_FIELD))
-        if len(_FRAMES) < MAX_FRAMES_CACHED:
-            _FRAMES[key] = text
+def _frame(code, lineno):
+    hit = _FRAMES.get((id(code), lineno))
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    line = linecache.getline(code.co_filename, lineno or 0).strip()
+    text = '  File "%s", line %s, in %s\n' % (code.co_filename, lineno, code.co_name)
+    text = redact(truncate(text + ("    %s\n" % line if line else ""), MAX_FIELD))
+    if len(_FRAMES) < MAX_FRAMES_CACHED:
+        _FRAMES[id(code), lineno] = (code, text)
     return text
 
 
@@ -345,20 +354,20 @@ def _repeated(count):
 def _frames(tb, parts):
     """The frames of ``tb`` as Python prints them (without the column carets; a line seen more
     than three times in a row told in one line); each frame's text is formatted and redacted once."""
-    last, count = None, 0
+    last_code, last_line, count = None, None, 0
+    append = parts.append
     while tb is not None:
-        code = tb.tb_frame.f_code
-        key = (code.co_filename, tb.tb_lineno, code.co_name)
+        code, line = tb.tb_frame.f_code, tb.tb_lineno
         tb = tb.tb_next
-        if key != last:
+        if code is not last_code or line != last_line:
             if count > 3:
-                parts.append(_repeated(count))
-            last, count = key, 0
+                append(_repeated(count))
+            last_code, last_line, count = code, line, 0
         count += 1
         if count <= 3:
-            parts.append(_frame(key))
+            append(_frame(code, line))
     if count > 3:
-        parts.append(_repeated(count))
+        append(_repeated(count))
 
 
 def _exception_only(etype, evalue, message):
