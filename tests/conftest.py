@@ -59,6 +59,7 @@ PORTED_TO_19 = {
     "test_ingest_fuzz",
     "test_synthetic_compose",
     "test_consistency_metrics",
+    "test_ledger_sigkill",
 }
 
 

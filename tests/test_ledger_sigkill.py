@@ -27,8 +27,8 @@ TAG = "lotest_ledgerkill"
 SETUP = """
 user = env['res.users'].create({
     'name': 'Burst Client', 'login': 'lo_burst',
-    'groups_id': [(6, 0, [env.ref('base.group_user').id,
-                          env.ref('logistics_observability.group_observability_integration').id])],
+    USER_GROUPS_FIELD: [(6, 0, [env.ref('base.group_user').id,
+                            env.ref('logistics_observability.group_observability_integration').id])],
 })
 print('APIKEY=%s' % env['res.users.apikeys'].with_user(user).sudo()._generate(None, 'burst', None))
 env.cr.commit()
