@@ -60,6 +60,7 @@ PORTED_TO_19 = {
     "test_synthetic_compose",
     "test_consistency_metrics",
     "test_ledger_sigkill",
+    "test_workflow_server",
 }
 
 

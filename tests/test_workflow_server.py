@@ -24,8 +24,8 @@ SETUP = """
 import datetime
 user = env['res.users'].create({
     'name': 'Driver App', 'login': 'lo_driver_app',
-    'groups_id': [(6, 0, [env.ref('base.group_user').id,
-                          env.ref('logistics_observability.group_observability_integration').id])],
+    USER_GROUPS_FIELD: [(6, 0, [env.ref('base.group_user').id,
+                            env.ref('logistics_observability.group_observability_integration').id])],
 })
 key = env['res.users.apikeys'].with_user(user).sudo()._generate(None, 'driver app', None)
 past = datetime.datetime.utcnow() - datetime.timedelta(minutes=5)
@@ -55,7 +55,7 @@ def server_db(odoo_available):
             "--no-http",
             "--log-level=warn",
         ],
-        input=SETUP,
+        input=odoo_harness.shell_code(SETUP),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
