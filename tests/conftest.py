@@ -61,6 +61,7 @@ PORTED_TO_19 = {
     "test_consistency_metrics",
     "test_ledger_sigkill",
     "test_workflow_server",
+    "test_e2e_faults_prefork",
 }
 
 
