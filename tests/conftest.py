@@ -62,6 +62,7 @@ PORTED_TO_19 = {
     "test_ledger_sigkill",
     "test_workflow_server",
     "test_e2e_faults_prefork",
+    "test_e2e_restart",
 }
 
 

@@ -30,7 +30,7 @@ BINARIES = {
 APIKEY = """
 group = env.ref("logistics_observability.group_observability_integration")
 user = env["res.users"].create({"name": "Integration", "login": "lo_integration",
-                                "groups_id": [(6, 0, [env.ref("base.group_user").id, group.id])]})
+                                USER_GROUPS_FIELD: [(6, 0, [env.ref("base.group_user").id, group.id])]})
 key = env["res.users.apikeys"].with_user(user).sudo()._generate(None, "integration", None)
 env.cr.commit()
 print("APIKEY=" + key)
