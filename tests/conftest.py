@@ -63,6 +63,7 @@ PORTED_TO_19 = {
     "test_workflow_server",
     "test_e2e_faults_prefork",
     "test_e2e_restart",
+    "test_e2e_exemplars",
 }
 
 
