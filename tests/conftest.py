@@ -64,6 +64,7 @@ PORTED_TO_19 = {
     "test_e2e_faults_prefork",
     "test_e2e_restart",
     "test_e2e_exemplars",
+    "test_proxy_detection",
 }
 
 
