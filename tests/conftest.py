@@ -65,6 +65,7 @@ PORTED_TO_19 = {
     "test_e2e_restart",
     "test_e2e_exemplars",
     "test_proxy_detection",
+    "test_synthetic_e2e",
 }
 
 
