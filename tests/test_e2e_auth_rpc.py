@@ -82,3 +82,31 @@ def test_refused_rpc_calls_are_failed_attempts(base_template, make_db):
         assert log.count("auth rpc_password failure login=admin") == 2, log[-3000:]
         assert WRONG not in log and BOGUS_KEY not in log
         assert json.dumps(WRONG) not in log
+
+
+@pytest.mark.parametrize("command", [odoo_harness.LAUNCHER, None], ids=["launcher", "odoo_server"])
+def test_rpc_without_a_database_on_the_documented_server_wide_modules(base_template, make_db, command):
+    """``server_wide_modules = base,web,logistics_observability`` (the documented line) keeps
+    ``/xmlrpc`` and ``/jsonrpc`` answering a request whose host selects no database (19.0 serves
+    them from its ``rpc`` server-wide module, 18.0 from ``base``), started with the launcher or
+    with Odoo's own ``server`` command."""
+    db = make_db(base_template)
+    # the host (127.0.0.1) selects no database through dbfilter: the request has none
+    with odoo_harness.OdooServer(workers=2, max_cron_threads=0, dbfilter="^%d$", command=command) as odoo:
+        common = xmlrpc.client.ServerProxy(odoo.url + "/xmlrpc/2/common")
+        assert common.version()["server_version"].startswith(odoo_harness.current_series()[:2])
+        uid = common.login(db, "admin", "admin")
+        assert uid == 2
+        body = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {
+                "service": "object",
+                "method": "execute_kw",
+                "args": [db, uid, "admin", "res.partner", "search_count", [[]]],
+            },
+        }
+        r = requests.post(odoo.url + "/jsonrpc", json=body, timeout=30)
+        assert r.status_code == 200, r.text[:500]
+        assert isinstance(r.json()["result"], int), r.text[:500]

@@ -2,16 +2,17 @@
 
 The concerns whose Odoo entry points are the same in 18.0 and 19.0 are the series-neutral
 modules of ``compat/``; what differs is here: ``server`` (graceful reload), ``security``
-(logins, groups and privileges), ``options`` (the suite's keys declared to Odoo's parser).
+(logins, groups and privileges), ``options`` (the suite's keys declared to Odoo's parser),
+``rpc`` (the db-less RPC endpoints kept on the documented server-wide modules).
 """
 
 from .. import collectors, cron, exporters, http, ledger, log, modules, outbound
 from .. import security_common  # model hooks the same on every series, no install()
 from . import security  # model hooks (res.users, res.groups, API keys), no install()
-from . import options, server  # options: declared on import, before Odoo reads its file
+from . import options, rpc, server  # options: declared on import, before Odoo reads its file
 
 # Install order: the server hook parses the options the others read; addons with
 # collectors are imported last, once every hook is in place.
-CONCERNS = (server, http, log, cron, collectors, ledger, outbound, exporters)
+CONCERNS = (server, rpc, http, log, cron, collectors, ledger, outbound, exporters)
 # Logging set up before Odoo's first line (odoo-bin observability_server).
 EARLY_LOGGING = log.early
