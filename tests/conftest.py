@@ -66,6 +66,7 @@ PORTED_TO_19 = {
     "test_e2e_exemplars",
     "test_proxy_detection",
     "test_synthetic_e2e",
+    "test_slo_e2e",
 }
 
 
