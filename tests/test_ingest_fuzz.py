@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.odoo, pytest.mark.timeout(1500)]
 SETUP = """
 user = env['res.users'].create({
     'name': 'Fuzz Client', 'login': 'lo_fuzz',
-    groups: [(6, 0, [env.ref('base.group_user').id,
+    USER_GROUPS_FIELD: [(6, 0, [env.ref('base.group_user').id,
                           env.ref('logistics_observability.group_observability_integration').id])],
 })
 print('APIKEY=%s' % env['res.users.apikeys'].with_user(user).sudo()._generate(None, 'fuzz', None))
@@ -137,7 +137,7 @@ def bodies(item):
 def server(odoo_available):
     template = odoo_harness.template_db(["base", "web", "logistics_observability"])
     db = odoo_harness.clone_db(template, "lotest_ingest_fuzz")
-    proc = odoo_harness.run_shell(db, "groups = %r\n" % odoo_harness.user_groups_field() + SETUP)
+    proc = odoo_harness.run_shell(db, SETUP)
     keys = [line.split("=", 1)[1] for line in proc.stdout.splitlines() if line.startswith("APIKEY=")]
     assert keys, proc.stdout[-3000:]
     srv = odoo_harness.OdooServer(

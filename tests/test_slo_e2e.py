@@ -26,7 +26,7 @@ SETUP = """
 import datetime
 group = env.ref("logistics_observability.group_observability_integration")
 user = env["res.users"].create({"name": "Driver app", "login": "driver_app",
-                                groups: [(6, 0, [env.ref("base.group_user").id, group.id])]})
+                                USER_GROUPS_FIELD: [(6, 0, [env.ref("base.group_user").id, group.id])]})
 key = env["res.users.apikeys"].with_user(user).sudo()._generate(
     "rpc", "e2e", datetime.datetime.now() + datetime.timedelta(days=1))
 env["logistics.slo"].create([
@@ -179,8 +179,7 @@ def test_prometheus_sli_matches_ledger(base_template):
         for suffix, (objective, *_rest) in TRAFFIC.items():
             db = odoo_harness.clone_db(base_template, "%s_%s" % (TAG, suffix))
             dbs[suffix] = db
-            setup = "groups = %r\n" % odoo_harness.user_groups_field() + SETUP % {"objective": objective}
-            proc = odoo_harness.run_shell(db, setup)
+            proc = odoo_harness.run_shell(db, SETUP % {"objective": objective})
             assert "APIKEY=" in proc.stdout, proc.stdout[-3000:]
             keys[suffix] = proc.stdout.split("APIKEY=")[1].split()[0]
         rules = subprocess.run(
