@@ -67,6 +67,7 @@ PORTED_TO_19 = {
     "test_proxy_detection",
     "test_synthetic_e2e",
     "test_slo_e2e",
+    "test_e2e_monitoring_stack",
 }
 
 
