@@ -68,6 +68,7 @@ PORTED_TO_19 = {
     "test_synthetic_e2e",
     "test_slo_e2e",
     "test_e2e_monitoring_stack",
+    "test_setup_scripts",
 }
 
 
