@@ -140,6 +140,9 @@ def check(addons_dir):
                 if addon.name == MAIN and parts[0] in ("models", "controllers"):
                     if target.startswith("odoo.addons.%s.compat." % MAIN):
                         out.append("models-import-compat " + where % line + " " + target)
+                    # which series runs is compat's knowledge: no probing Odoo's signatures here
+                    if target == "inspect" or target.startswith("inspect."):
+                        out.append("models-probe-odoo " + where % line + " " + target)
                 # 3. other addons use the main addon's public API only
                 if addon.name != MAIN and not in_tests:
                     if (target == "odoo.addons." + MAIN or target.startswith("odoo.addons.%s." % MAIN)) and (
@@ -240,6 +243,8 @@ def test_a_tree_that_keeps_the_rules_is_clean(tmp_path):
         ("models-import-compat", {MAIN + "/models/thing.py": "from ..compat.odoo18 import helpers\n"}),
         ("models-import-compat", {MAIN + "/models/thing.py": "from ..compat import odoo18\n"}),
         ("models-import-compat", {MAIN + "/models/thing.py": "from .. import compat\ncompat.version.http\n"}),
+        ("models-probe-odoo", {MAIN + "/models/thing.py": "import inspect\n"}),
+        ("models-probe-odoo", {MAIN + "/controllers/main.py": "from inspect import signature\n"}),
         (
             "glue-imports-internals",
             {"glue/models/__init__.py": "from odoo.addons.logistics_observability.core " "import workflow\n"},

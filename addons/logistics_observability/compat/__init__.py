@@ -54,6 +54,12 @@ def requested_operations(registry, snapshot):
     return modules.requested_operations(registry, snapshot) if modules is not None else {}
 
 
+def create_unique_index(cr, indexname, tablename, expressions):
+    """Create the unique index ``indexname`` on ``tablename`` (SQL ``expressions``) unless it
+    exists, the way the running series' Odoo asks for it (a model's ``init``)."""
+    version.schema.create_unique_index(cr, indexname, tablename, expressions)
+
+
 def early_logging(args):
     """Parse Odoo's configuration from the command line ``args`` and set up its logging in the
     configured format, before Odoo logs anything (``odoo-bin observability_server``)."""

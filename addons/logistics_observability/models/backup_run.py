@@ -1,5 +1,4 @@
 import datetime
-import inspect
 import logging
 
 import psycopg2.errors
@@ -7,6 +6,7 @@ import psycopg2.errors
 from odoo import api, fields, models
 from odoo.tools import SQL, sql
 
+from .. import compat
 from ..core import backup_status
 
 _logger = logging.getLogger(__name__)
@@ -74,10 +74,7 @@ class LogisticsBackupRun(models.Model):
                 self.env.cr.rowcount,
             )
         expressions = ["kind", "started_at", "COALESCE(location, '')"]
-        if "unique" in inspect.signature(sql.create_index).parameters:  # 19.0: create_unique_index deprecated
-            sql.create_index(self.env.cr, NATURAL_KEY_INDEX, self._table, expressions, unique=True)
-        else:
-            sql.create_unique_index(self.env.cr, NATURAL_KEY_INDEX, self._table, expressions)
+        compat.create_unique_index(self.env.cr, NATURAL_KEY_INDEX, self._table, expressions)
 
     @api.depends("started_at", "ended_at", "size_bytes")
     def _compute_duration(self):

@@ -1,6 +1,10 @@
 import datetime
+import warnings
+
+import psycopg2.errors
 
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
 
 
 @tagged("post_install", "-at_install")
@@ -69,3 +73,30 @@ class TestBackupStatus(TransactionCase):
         self.run_at(1, kind="restore_drill", restore_verified=True)
         self.assertIn("failed", self.Run.get_status()["warnings"])
         self.assertEqual(self.card()["state"], "fail")
+
+    def test_init_folds_duplicates_into_a_unique_natural_key(self):
+        """An upgrade from a version without the index: duplicates folded, then a unique index that
+        treats runs without a location as one key, created without Odoo's deprecated helpers."""
+        index = "logistics_backup_run_natural_key_idx"
+        cr = self.env.cr
+        cr.execute('DROP INDEX "%s"' % index)
+        started = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        for status in ("running", "success"):
+            cr.execute(
+                "INSERT INTO logistics_backup_run (kind, status, started_at, source)"
+                " VALUES ('full', %s, %s, 'cli')",
+                (status, started),
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            self.Run.init()
+        cr.execute("SELECT status FROM logistics_backup_run WHERE started_at = %s", (started,))
+        self.assertEqual(cr.fetchall(), [("success",)], "the latest report of the run is kept")
+        cr.execute("SELECT indisunique FROM pg_index WHERE indexrelid = %s::regclass", (index,))
+        self.assertEqual(cr.fetchall(), [(True,)])
+        with self.assertRaises(psycopg2.errors.UniqueViolation), mute_logger("odoo.sql_db"), cr.savepoint():
+            cr.execute(
+                "INSERT INTO logistics_backup_run (kind, status, started_at, source)"
+                " VALUES ('full', 'failed', %s, 'cli')",
+                (started,),
+            )
