@@ -69,6 +69,7 @@ PORTED_TO_19 = {
     "test_slo_e2e",
     "test_e2e_monitoring_stack",
     "test_setup_scripts",
+    "test_demo_traffic",
 }
 
 
