@@ -70,6 +70,7 @@ PORTED_TO_19 = {
     "test_e2e_monitoring_stack",
     "test_setup_scripts",
     "test_demo_traffic",
+    "test_deploy_wheels",
 }
 
 
