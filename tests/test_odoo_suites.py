@@ -16,6 +16,10 @@ import pytest
 pytestmark = [pytest.mark.odoo, pytest.mark.timeout(1800)]
 
 RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+# Odoo's runner logs each skip ("skipped <test> : <reason>") and counts it as neither failed nor
+# run: a browser tour skipped for a missing Chrome or websocket-client would pass silently.
+SKIPPED = re.compile(r" skipped (\S+.*?) : (.*)$", re.M)
+BROWSER = re.compile(r"(?i)chrom|browser|websocket")
 
 
 DEMO_CARRIER = "logistics_observability_delivery_demo"
@@ -58,12 +62,41 @@ def _report(name, proc, match, failures):
         proc.stdout[-4000:],
     )
     failed, errors, ran = (int(g) for g in match.groups())
-    print("\nodoo tests [%s]: %d run, %d failed, %d error(s)" % (name, ran, failed, errors))
+    skipped = SKIPPED.findall(proc.stdout)
+    print(
+        "\nodoo tests [%s]: %d run, %d failed, %d error(s), %d skipped"
+        % (name, ran, failed, errors, len(skipped))
+    )
     assert ran > 0, "no Odoo test ran in %s" % name
+    browser = ["%s: %s" % s for s in skipped if BROWSER.search(s[1])]
+    assert not browser, "browser tests did not run in %s (scripts/bootstrap.sh installs Chromium):\n%s" % (
+        name,
+        "\n".join(browser),
+    )
     assert (failed, errors) == (0, 0) and proc.returncode == 0, "Odoo tests failed in %s:\n%s" % (
         name,
         "\n".join(failures[-60:]),
     )
+
+
+def test_a_skipped_browser_tour_fails_the_suite():
+    """The check every suite run goes through, on the lines Odoo's runner prints."""
+
+    class Proc:
+        returncode = 0
+        stdout = (
+            "2026-12-02 04:00:00,000 1 INFO db odoo.addons.logistics_observability.tests."
+            "test_platform_health_ui: skipped TestUi.test_platform_health_tour : "
+            "websocket-client module is not installed\n"
+            "2026-12-02 04:00:01,000 1 INFO db odoo.tests.stats: "
+            "0 failed, 0 error(s) of 12 tests when loading database 'db'\n"
+        )
+
+    proc = Proc()
+    with pytest.raises(AssertionError, match="(?s)browser tests did not run.*websocket-client"):
+        _report("x", proc, RESULT.search(proc.stdout), [])
+    proc.stdout = proc.stdout.replace("websocket-client module is not installed", "no workflow ledger table")
+    _report("x", proc, RESULT.search(proc.stdout), [])  # a skip of the suite's own is no browser test
 
 
 def _uninstall(db):
