@@ -20,6 +20,7 @@ RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading
 # run: a browser tour skipped for a missing Chrome or websocket-client would pass silently.
 SKIPPED = re.compile(r" skipped (\S+.*?) : (.*)$", re.M)
 BROWSER = re.compile(r"(?i)chrom|browser|websocket")
+LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ ")
 
 
 DEMO_CARRIER = "logistics_observability_delivery_demo"
@@ -51,8 +52,18 @@ def _run_suite(db, log_dir, modules="logistics_observability,logistics_slo"):
     )
     matches = list(RESULT.finditer(proc.stdout))
     match = matches[-1] if matches else None
-    failures = [line for line in proc.stdout.splitlines() if " ERROR " in line or " CRITICAL " in line]
-    return proc, match, failures
+    return proc, match, _failures(proc.stdout)
+
+
+def _failures(output):
+    """ERROR/CRITICAL records with their continuation lines: the traceback says why a test failed."""
+    failures, keep = [], False
+    for line in output.splitlines():
+        if LOG_RECORD.match(line):
+            keep = " ERROR " in line or " CRITICAL " in line
+        if keep:
+            failures.append(line)
+    return failures
 
 
 def _report(name, proc, match, failures):
@@ -75,7 +86,7 @@ def _report(name, proc, match, failures):
     )
     assert (failed, errors) == (0, 0) and proc.returncode == 0, "Odoo tests failed in %s:\n%s" % (
         name,
-        "\n".join(failures[-60:]),
+        "\n".join(failures[-200:]),
     )
 
 
@@ -97,6 +108,22 @@ def test_a_skipped_browser_tour_fails_the_suite():
         _report("x", proc, RESULT.search(proc.stdout), [])
     proc.stdout = proc.stdout.replace("websocket-client module is not installed", "no workflow ledger table")
     _report("x", proc, RESULT.search(proc.stdout), [])  # a skip of the suite's own is no browser test
+
+
+def test_a_failed_test_is_reported_with_its_traceback():
+    out = (
+        "2026-12-02 04:00:00,000 1 INFO db odoo.modules.loading: loading\n"
+        "noise that is no record\n"
+        "2026-12-02 04:00:01,000 1 ERROR db odoo.addons.x.tests.t: FAIL: T.test_a\n"
+        "Traceback (most recent call last):\n"
+        "AssertionError: 'warn' != 'fail'\n"
+        "2026-12-02 04:00:02,000 1 INFO db odoo.tests.stats: done\n"
+    )
+    assert _failures(out) == [
+        "2026-12-02 04:00:01,000 1 ERROR db odoo.addons.x.tests.t: FAIL: T.test_a",
+        "Traceback (most recent call last):",
+        "AssertionError: 'warn' != 'fail'",
+    ]
 
 
 def _uninstall(db):

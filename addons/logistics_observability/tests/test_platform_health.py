@@ -47,9 +47,15 @@ class TestPlatformHealth(TransactionCase):
         for name in others:
             self.assertNotIn(name, text, "another tenant's name leaked into the PostgreSQL card")
 
+    def db_now(self):
+        # the card measures lateness on the database's clock (the transaction's start), not Python's
+        self.env.cr.execute("SELECT now() AT TIME ZONE 'UTC'")
+        return self.env.cr.fetchone()[0].replace(microsecond=0)
+
     def test_late_cron_fails_and_failing_cron_warns(self):
-        now = datetime.datetime.utcnow().replace(microsecond=0)
-        self.env["ir.cron"].search([]).write({"nextcall": now + datetime.timedelta(hours=1)})
+        now = self.db_now()
+        crons = self.env["ir.cron"].search([])
+        crons.write({"nextcall": now + datetime.timedelta(hours=1), "failure_count": 0})
         self.assertEqual(self.cards()["crons"]["state"], "pass")
         self.cron.write({"nextcall": now - datetime.timedelta(hours=2)})
         card = self.cards()["crons"]
@@ -61,7 +67,7 @@ class TestPlatformHealth(TransactionCase):
         self.assertIn("failed 2 times", card["reason"])
 
     def test_queue_depth_snapshot(self):
-        now = datetime.datetime.utcnow().replace(microsecond=0)
+        now = self.db_now()
         self.cron.write({"nextcall": now - datetime.timedelta(minutes=30), "failure_count": 1})
         action = self.env["logistics.queue.depth"].action_refresh()
         self.assertEqual(action["res_model"], "logistics.queue.depth")
