@@ -43,49 +43,6 @@ def pytest_generate_tests(metafunc):
         )
 
 
-#: Test modules verified on Odoo 19.0. The others' Odoo 19.0 runs are reported as SKIPPED (never
-#: passed) until they are ported: drop this list once every module is in it.
-PORTED_TO_19 = {
-    "test_odoo_suites",
-    "test_e2e_reload",
-    "test_e2e_prefork_metrics",
-    "test_logs_prefork",
-    "test_slo_cli",
-    "test_collectors_metrics",
-    "test_collectors_tenant",
-    "test_e2e_auth_rpc",
-    "test_access_tenant_isolation",
-    "test_changes_modules",
-    "test_ingest_fuzz",
-    "test_synthetic_compose",
-    "test_consistency_metrics",
-    "test_ledger_sigkill",
-    "test_workflow_server",
-    "test_e2e_faults_prefork",
-    "test_e2e_restart",
-    "test_e2e_exemplars",
-    "test_proxy_detection",
-    "test_synthetic_e2e",
-    "test_slo_e2e",
-    "test_e2e_monitoring_stack",
-    "test_setup_scripts",
-    "test_demo_traffic",
-    "test_deploy_wheels",
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        series = callspec.params.get("odoo_series") if callspec else None
-        if series == "19.0" and item.module.__name__ not in PORTED_TO_19:
-            item.add_marker(
-                pytest.mark.skip(
-                    reason="ODOO 19.0: %s is not ported to 19.0 yet (issue 15)" % item.module.__name__
-                )
-            )
-
-
 @pytest.fixture(scope="session")
 def odoo_series(request):
     """The Odoo series this test runs on; the harness's helpers run that series' Odoo."""

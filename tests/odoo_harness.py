@@ -177,6 +177,9 @@ def template_db(modules, demo=True, with_addons=True):
     # the series is in the name: 18.0 and 19.0 templates of one module set never collide
     key = "%d_%s" % (series_major(), key)
     name = "%stpl%s_%s" % (DB_PREFIX, key, addons_fingerprint() if with_addons else "odoo")
+    # held until this process ends: another run rebuilding the set for other sources of ours
+    # leaves this template alone while it is used here
+    _use_template(name)
     if db_exists(name):
         return name
     # Two test runs on one PostgreSQL build a template one after the other (a session-level
@@ -188,15 +191,40 @@ def template_db(modules, demo=True, with_addons=True):
         return _build_template(name, key, modules, demo)
 
 
+_USE_LOCK = "lotest_use_%s"
+_template_users = []  # the connection holding this process's shared locks on its templates
+
+
+def _use_template(name):
+    if not _template_users:
+        _template_users.append(pg_connect())
+    with _template_users[0].cursor() as cr:
+        cr.execute("SELECT pg_advisory_lock_shared(hashtext(%s))", (_USE_LOCK % name,))
+
+
+def drop_unused_templates(names):
+    """Drop the templates among ``names`` that no test run uses (each holds a shared lock on its
+    own); the others are left for a later run. The dropped ones are returned."""
+    dropped = []
+    with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
+        for name in names:
+            cr.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (_USE_LOCK % name,))
+            if cr.fetchone()[0]:
+                try:
+                    drop_db(name)
+                    dropped.append(name)
+                finally:
+                    cr.execute("SELECT pg_advisory_unlock(hashtext(%s))", (_USE_LOCK % name,))
+    return dropped
+
+
 def _build_template(name, key, modules, demo):
     # drop stale templates for the same module set
     with contextlib.closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s", ("%stpl%s_%%" % (DB_PREFIX, key),)
         )
-        stale = [r[0] for r in cr.fetchall()]
-    for old in stale:
-        drop_db(old)
+        drop_unused_templates(r[0] for r in cr.fetchall() if r[0] != name)
     building = name + "_b"
     drop_db(building)
     args = [

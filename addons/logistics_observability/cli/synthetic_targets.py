@@ -115,9 +115,13 @@ def base_modules(path):
     return modules
 
 
-def render(dbs, output):
-    """One pass over ``dbs``: (target groups, modules, failed); a module is None when only the
-    previous modules file knows it (the kept targets of a tenant that could not be read)."""
+def render(dbs, output, known_modules=None):
+    """One pass over ``dbs``: (target groups, modules, failed).
+
+    A tenant that cannot be read keeps its targets of the previous ``output``; with
+    ``known_modules`` (the previous ``--blackbox`` modules) a kept target keeps its module too,
+    and one whose module is lost is dropped, loudly: the exporter could not probe it.
+    """
     kept = previous_groups(output)
     groups, modules, failed = [], {}, False
     for dbname in dbs:
@@ -132,9 +136,14 @@ def render(dbs, output):
                 exc,
                 len(previous),
             )
-            groups.extend(previous)
             for group in previous:
-                modules.setdefault(group["labels"].get("module"), None)
+                module = group["labels"].get("module")
+                if known_modules is not None:
+                    if module not in known_modules:
+                        _logger.error("synthetic_targets: %s: module %s lost; target dropped", dbname, module)
+                        continue
+                    modules[module] = known_modules[module]
+                groups.append(group)
             continue
         checks = []
         for raw in found:
@@ -192,23 +201,10 @@ class SyntheticTargets(Command):
             # nothing known about any tenant: the files stay as they are
             _logger.error("synthetic_targets: cannot list the databases: %s; files left unchanged", exc)
             return True
-        groups, modules, failed = render(dbs, args.output)
+        known = previous_modules(args.blackbox) if args.blackbox else None
+        groups, modules, failed = render(dbs, args.output, known)
         if args.blackbox:
             # the modules first: Prometheus must never probe with a module the exporter lacks
-            previous = {}
-            if None in modules.values():
-                previous = previous_modules(args.blackbox)
-            for name, module in list(modules.items()):
-                if module is None:
-                    modules[name] = previous.get(name)
-            if None in modules.values():
-                # a kept target whose module is lost cannot be probed: drop it, loudly
-                lost = {n for n, m in modules.items() if m is None}
-                _logger.error(
-                    "synthetic_targets: modules %s lost; their targets dropped", ", ".join(sorted(lost))
-                )
-                groups = [g for g in groups if g["labels"].get("module") not in lost]
-                modules = {n: m for n, m in modules.items() if m is not None}
             clash = set(base) & set(modules)
             if clash:
                 _logger.error("synthetic_targets: --blackbox-base defines %s: kept", ", ".join(sorted(clash)))
