@@ -5,7 +5,9 @@ generator speaks JSON-RPC (XML-RPC cannot marshal the ``None`` many Odoo methods
 Odoo logs a traceback for each), and the workflows it drives are counted.
 """
 
+import datetime
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -88,14 +90,11 @@ def test_traffic_causes_no_error_in_the_odoo_log(logistics_db):
     assert not any("cannot marshal" in line for line in lines)
 
 
-DEMO_TENANT = """
-base = %r
-env["ir.config_parameter"].sudo().set_param("web.base.url", base)
-Check = env["logistics.synthetic.check"].sudo().with_context(active_test=False)
-Check.search([("name", "in", ["portal_login", "portal_orders", "health_ready"])]).unlink()
-Check._create_defaults()
-env.cr.commit()
-"""
+# the demo's own tenant set-up, as scripts/demo.sh runs it
+DEMO_TENANT = (
+    "import os\nos.environ['DEMO_BASE_URL'] = %r\n"
+    + (odoo_harness.ROOT / "scripts" / "demo_tenant.py").read_text()
+)
 
 
 def test_demo_wires_synthetic_checks_security_and_changes(base_template, make_db, tmp_path):
@@ -113,6 +112,18 @@ def test_demo_wires_synthetic_checks_security_and_changes(base_template, make_db
     with srv:
         proc = odoo_harness.run_shell(db, DEMO_TENANT % ("http://" + host))
         assert "Traceback" not in proc.stdout, proc.stdout[-3000:]
+        key = re.search(r"^APIKEY=(\S+)$", proc.stdout, re.M)
+        assert key, proc.stdout[-3000:]
+        # the integration user's key posts events, as the demo's traffic generator does
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        event = {"workflow": "pod_sync", "outcome": "success", "reference": "DEMO/1", "occurred_at": now}
+        r = requests.post(
+            "http://127.0.0.1:%s/logistics_observability/events" % srv.http_port,
+            json=event,
+            headers={"Authorization": "Bearer " + key.group(1), "Host": host},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
         mon = tmp_path / "mon"  # as deploy/render_native.py leaves it, other jobs aside
         mon.mkdir()
         shutil.copy(odoo_harness.ROOT / "deploy" / "blackbox" / "blackbox.yml", mon / "blackbox.yml")
