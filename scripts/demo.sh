@@ -19,9 +19,11 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 DEMO_ODOO=${DEMO_ODOO:-18.0}
 case $DEMO_ODOO in
-  18.0) VENV=${LO_VENV:-$ROOT/.venv}; DBP=demo_; DEMO_DATA=() ;;
-  # 19.0 loads no demo data unless asked to
-  19.0) VENV=${LO_VENV19:-$ROOT/.venv-19}; DBP=demo19_; DEMO_DATA=(--with-demo) ;;
+  18.0) VENV=${LO_VENV:-$ROOT/.venv}; DBP=demo_; DEMO_DATA=(); LOG_HANDLER=:INFO ;;
+  # 19.0 loads no demo data unless asked to, and logs a deprecation notice per /jsonrpc request,
+  # addressed to the client: the demo's traffic generator plays such a legacy RPC client
+  19.0) VENV=${LO_VENV19:-$ROOT/.venv-19}; DBP=demo19_; DEMO_DATA=(--with-demo)
+        LOG_HANDLER=:INFO,odoo.addons.rpc.controllers.jsonrpc:ERROR,odoo.addons.rpc.controllers.xmlrpc:ERROR ;;
   *) printf '[demo] ERROR: DEMO_ODOO=%s: supported series are 18.0 and 19.0\n' "$DEMO_ODOO" >&2; exit 2 ;;
 esac
 TOOLS_VENV=${LO_VENV:-$ROOT/.venv}
@@ -128,6 +130,9 @@ done
 TOKEN_FILE=$STATE/metrics_token
 [ -s "$TOKEN_FILE" ] || "$PY" -c 'import secrets; print(secrets.token_urlsafe(32))' > "$TOKEN_FILE"
 chmod 600 "$TOKEN_FILE"
+# db_name: the cron worker runs the tenants' jobs only (without it, those of every database on
+# the server, tests' and the other series' demo included); HTTP still selects the tenant by host
+# (dbfilter wins there).
 cat > "$STATE/odoo.conf" <<EOT
 [options]
 addons_path = $ROOT/addons
@@ -146,6 +151,7 @@ db_name = $(printf "${DBP}%s," $TENANTS | sed 's/,$//')
 list_db = False
 data_dir = $STATE/data
 logfile = $STATE/odoo.log
+log_handler = $LOG_HANDLER
 observability_metrics_port = $METRICS_PORT
 observability_metrics_token = $(cat "$TOKEN_FILE")
 observability_env = demo
@@ -153,13 +159,6 @@ observability_region = local
 observability_log_format = json
 observability_redis_url = $REDIS_URL
 EOT
-# The cron worker runs the jobs of db_name only (without it, of every database on the server,
-# test and other demos' included); HTTP still selects the tenant by host (dbfilter wins there).
-if [ "$DEMO_ODOO" = 19.0 ]; then
-  # 19.0 logs a deprecation notice per /jsonrpc request, addressed to the client: the demo's
-  # traffic generator plays such a legacy RPC client, so its log stays readable without them
-  echo "log_handler = :INFO,odoo.addons.rpc.controllers.jsonrpc:ERROR,odoo.addons.rpc.controllers.xmlrpc:ERROR" >> "$STATE/odoo.conf"
-fi
 chmod 600 "$STATE/odoo.conf"
 
 say "starting Odoo (prefork) on http://127.0.0.1:$HTTP_PORT"

@@ -192,14 +192,16 @@ def template_db(modules, demo=True, with_addons=True):
 
 
 _USE_LOCK = "lotest_use_%s"
-_template_users = []  # the connection holding this process's shared locks on its templates
+_template_users = {}  # the connection holding this process's shared locks, and the names held
 
 
 def _use_template(name):
-    if not _template_users:
-        _template_users.append(pg_connect())
-    with _template_users[0].cursor() as cr:
+    if name in _template_users:
+        return
+    conn = _template_users.setdefault(None, pg_connect())
+    with conn.cursor() as cr:
         cr.execute("SELECT pg_advisory_lock_shared(hashtext(%s))", (_USE_LOCK % name,))
+    _template_users[name] = True
 
 
 def drop_unused_templates(names):
