@@ -8,12 +8,12 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import odoo_harness
 import pytest
 import requests
+from tenant_traffic import make_events, post_events, refresh_slos
 
 from logistics_slo.core import slo_math
 
@@ -117,59 +117,6 @@ def ledger_state(db, defn):
         names = ("minute", "workflow", "outcome", "count", "duration_buckets", "start_delay_buckets")
         rows = [dict(zip(names, r, strict=True)) for r in cr.fetchall()]
     return slo_math.evaluate_rows(defn, rows, [], datetime.datetime.utcnow())
-
-
-def post_events(srv, db, key, events):
-    for i in range(0, len(events), 100):
-        resp = requests.post(
-            srv.url + "/logistics_observability/events",
-            json=events[i : i + 100],
-            headers={"Authorization": "Bearer " + key, "Host": "%s.localhost" % db},
-            timeout=30,
-        )
-        assert resp.status_code == 200, resp.text
-
-
-def rpc(srv, db, model, method, *args):
-    """JSON-RPC as the demo admin, inside the server's own processes."""
-
-    def call(service, meth, *a):
-        resp = requests.post(
-            srv.url + "/jsonrpc",
-            timeout=60,
-            json={
-                "jsonrpc": "2.0",
-                "method": "call",
-                "params": {"service": service, "method": meth, "args": a},
-            },
-        )
-        body = resp.json()
-        assert "error" not in body, body
-        return body["result"]
-
-    uid = call("common", "login", db, "admin", "admin")
-    return call("object", "execute_kw", db, uid, "admin", model, method, list(args))
-
-
-def refresh_slos(srv, db):
-    ids = rpc(srv, db, "logistics.slo", "search", [])
-    rpc(srv, db, "logistics.slo", "action_refresh", ids)
-
-
-def make_events(runs, failures, slow):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    out = []
-    for i in range(runs):
-        out.append(
-            {
-                "workflow": "pod_sync",
-                "outcome": "failure" if i < failures else "success",
-                "duration_ms": (5 * 3600 * 1000) if i >= runs - slow else 600000,
-                "reference": "%s-%d" % (uuid.uuid4().hex[:8], i),
-                "occurred_at": (now - datetime.timedelta(seconds=i % 50)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-        )
-    return out
 
 
 @pytest.mark.skipif(not shutil.which("prometheus"), reason="prometheus not installed")

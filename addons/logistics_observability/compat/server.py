@@ -33,7 +33,12 @@ def configure():
 
     cfg = obs_config.load(odoo.tools.config.options, odoo_version=release.version)
     obs_config.set_current(cfg)
-    metrics.configure(directory=cfg.metrics_dir, max_tenants=cfg.max_tenants, max_routes=cfg.max_routes)
+    metrics.configure(
+        directory=cfg.metrics_dir,
+        max_tenants=cfg.max_tenants,
+        max_routes=cfg.max_routes,
+        hold=cfg.new_series_hold,
+    )
     metrics.set_build_info(version=release.version, **cfg.taxonomy())
     return cfg
 

@@ -19,6 +19,7 @@ CARRIER_REQUESTS = metrics.counter(
     "odoo_carrier_requests_total",
     "Carrier operations (rate, send, tracking, cancel) by outcome.",
     ("tenant", "carrier", "operation", "outcome"),
+    born_together={"outcome": (workflow.SUCCESS, workflow.FAILURE)},
 )
 CARRIER_DURATION = metrics.histogram(
     "odoo_carrier_request_duration_seconds",

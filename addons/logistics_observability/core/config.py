@@ -30,6 +30,7 @@ KEYS = {
     "observability_redis_url": ("ODOO_OBSERVABILITY_REDIS_URL", None),
     "observability_ledger_flush_interval": ("ODOO_OBSERVABILITY_LEDGER_FLUSH_INTERVAL", 5.0),
     "observability_tenant_exclude": ("ODOO_OBSERVABILITY_TENANT_EXCLUDE", None),
+    "observability_new_series_hold": ("ODOO_OBSERVABILITY_NEW_SERIES_HOLD", 90.0),
 }
 
 LOG_FORMATS = ("text", "json")
@@ -54,6 +55,8 @@ class Config:
         self.redis_url = None
         self.ledger_flush_interval = 5.0
         self.tenant_exclude = None  # compiled pattern: served databases that are no tenants
+        # seconds a new counter or histogram series reads 0: longer than the scrape interval
+        self.new_series_hold = 90.0
         self.errors = {}  # key -> message
         self.db = {}  # PostgreSQL connection parameters for health checks
 
@@ -134,6 +137,7 @@ def load(options, environ=None, odoo_version=None):
     parse("observability_redis_url", "redis_url", _redis_url)
     parse("observability_ledger_flush_interval", "ledger_flush_interval", _flush_interval)
     parse("observability_tenant_exclude", "tenant_exclude", _pattern)
+    parse("observability_new_series_hold", "new_series_hold", _hold)
     if not cfg.release:
         cfg.release = cfg.version
     if not cfg.metrics_dir:
@@ -151,6 +155,13 @@ def _flush_interval(value):
     seconds = float(str(value).strip())
     if not 0.1 <= seconds <= 300:  # also refuses nan
         raise ValueError("must be between 0.1 and 300 seconds")
+    return seconds
+
+
+def _hold(value):
+    seconds = float(str(value).strip())
+    if not 0 <= seconds <= 3600:  # also refuses nan
+        raise ValueError("must be between 0 and 3600 seconds")
     return seconds
 
 

@@ -125,6 +125,8 @@ class Summed:
         self.groups = {}  # name -> [labelvalues list, positions list, width, cached getter]
         self.size = 0
         self.partial = False  # a slot file that held series is gone: check presence
+        self.born = []  # ordinal -> earliest birth over the slots (0.0: unknown, old)
+        self.young = []  # ordinals of counters and histograms that may still be in their hold
 
     def plan(self, reader_plan, layout):
         if reader_plan is not None and reader_plan.layout is layout:
@@ -138,7 +140,9 @@ class Summed:
             metas = layout.metas
             keys = self.keys
             gather = plan.gather
-            for name, lv, idx in entries[plan.seen :]:
+            births = layout.born
+            for i in range(plan.seen, len(entries)):
+                name, lv, idx = entries[i]
                 if lv is None:
                     plan.bad += 1
                     continue
@@ -153,10 +157,14 @@ class Summed:
                     plan.slow.append((name, lv, idx))
                     continue
                 width = width_of(meta[2], meta[5], meta[6])
+                born = births[i]
                 at = keys.get((name, lv))
                 if at is None:
                     at = keys[(name, lv)] = len(self.series)
                     self.series.append((name, lv, self.size, width))
+                    self.born.append(born)
+                    if born and meta[2] != "gauge":
+                        self.young.append(at)
                     group = self.groups.get(name)
                     if group is None:
                         group = self.groups[name] = [[], [], width, None]
@@ -164,6 +172,8 @@ class Summed:
                     group[1].append(self.size)
                     group[3] = None
                     self.size += width
+                elif born < self.born[at]:
+                    self.born[at] = born  # the series was older in this slot
                 pos = self.series[at][2]
                 plan.own.append(at)
                 if len(gather) < self.size:
@@ -189,6 +199,28 @@ class Summed:
         if acc is None:
             return list(part)
         return list(map(operator.add, acc, part))
+
+    def hide_young(self, acc, now, hold):
+        """Zero, in ``acc``, the counters and histograms born less than ``hold`` seconds ago.
+
+        A series born at 1 has no earlier sample for ``rate()``/``increase()`` to difference
+        against, so its first increment would be invisible; read as 0 for ``hold`` (longer than
+        the scrape interval), it gives every scraper a 0 sample first. Series leave ``young``
+        for good once old, so a store without new series pays nothing.
+        """
+        young = self.young
+        if not young or acc is None:
+            return
+        keep = []
+        series = self.series
+        born = self.born
+        for at in young:
+            age = now - born[at]
+            if born[at] and -hold < age < hold:  # (a clock stepped back keeps it young)
+                _name, _lv, pos, width = series[at]
+                acc[pos : pos + width] = [0.0] * width
+                keep.append(at)
+        self.young = keep
 
     def fill(self, merged, acc, present=None):
         """Put the summed series into ``merged``: ``{name: (meta, Columns)}`` with a float per

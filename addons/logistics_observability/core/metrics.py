@@ -48,7 +48,13 @@ MAX_LABEL_VALUE = _names.MAX_LABEL_VALUE
 TENANT_OVERFLOW = "__overflow__"
 ROUTE_OTHER = "__other__"
 
-_settings = {"directory": None, "max_tenants": 500, "max_routes": 200, "capacity": _store.DEFAULT_CAPACITY}
+_settings = {
+    "directory": None,
+    "max_tenants": 500,
+    "max_routes": 200,
+    "capacity": _store.DEFAULT_CAPACITY,
+    "hold": 0.0,
+}
 _STORE = None
 _gen = 0  # bumped whenever bound series must be re-located (fork, new directory, wipe)
 _registry = {}
@@ -63,9 +69,17 @@ def default_directory():
     return os.path.join(tempfile.gettempdir(), "odoo-observability-%s-%s" % (os.getuid(), os.getpid()))
 
 
-def configure(directory=None, max_tenants=None, max_routes=None, capacity=None):
-    """Point this process at a metrics directory and set the label caps."""
+def configure(directory=None, max_tenants=None, max_routes=None, capacity=None, hold=None):
+    """Point this process at a metrics directory and set the label caps.
+
+    ``hold``: seconds a new counter or histogram series reads 0 in scrapes (0: off), so that
+    Prometheus sees its first increment (see :meth:`.merge.Summed.hide_young`).
+    """
     global _STORE, _gen
+    if hold is not None:
+        _settings["hold"] = float(hold)
+        if _STORE is not None:
+            _STORE.hold = _settings["hold"]
     if max_tenants is not None:
         _settings["max_tenants"] = int(max_tenants)
     if max_routes is not None:
@@ -86,7 +100,9 @@ def get_store():
     global _STORE
     st = _STORE
     if st is None:
-        st = _STORE = _store.Store(_settings["directory"] or default_directory(), _settings["capacity"])
+        st = _STORE = _store.Store(
+            _settings["directory"] or default_directory(), _settings["capacity"], _settings["hold"]
+        )
     return st
 
 
@@ -418,7 +434,7 @@ class Metric:
     kind = None
     child_class = _Child
 
-    def __init__(self, name, help, labelnames=(), buckets=(), mode=""):
+    def __init__(self, name, help, labelnames=(), buckets=(), mode="", born_together=None):
         if not _NAME_RE.match(name or ""):
             raise ValueError("invalid metric name %r" % (name,))
         labelnames = tuple(labelnames or ())
@@ -432,6 +448,8 @@ class Metric:
         self.labelnames = labelnames
         self.buckets = tuple(float(b) for b in buckets)
         self.mode = mode
+        self.born_together = _born_together(name, labelnames, born_together)
+        self.siblings = _siblings_of(self.born_together) if self.born_together else None
         self.width = _store.width_of(self.kind, self.buckets, mode)
         self._sum_offset = len(self.buckets) + 1
         self._children = {}  # label values as given -> child (at most MAX_CHILDREN)
@@ -442,7 +460,7 @@ class Metric:
             self.labels = fast
 
     def _spec(self):
-        return (self.kind, self.help, self.labelnames, self.buckets, self.mode)
+        return (self.kind, self.help, self.labelnames, self.buckets, self.mode, self.born_together)
 
     def labels(self, *values, **kwargs):
         """The series for these label values (positional in ``labelnames`` order, or by name).
@@ -500,14 +518,46 @@ class Metric:
         return self._default
 
 
+def _born_together(name, labelnames, spec):
+    """``(label position, values)`` of a ``born_together`` declaration, checked."""
+    if not spec:
+        return None
+    out = []
+    for label, values in sorted(dict(spec).items()):
+        values = tuple(values)
+        if label not in labelnames or len(values) < 2 or len(values) > 16:
+            raise ValueError("%s: born_together needs a label of the metric and 2 to 16 values" % name)
+        if not all(isinstance(v, str) and v for v in values) or len(set(values)) != len(values):
+            raise ValueError("%s: born_together values must be distinct non-empty strings" % name)
+        out.append((labelnames.index(label), values))
+    return tuple(out)
+
+
+def _siblings_of(together):
+    """The function giving the other series born with a series (its label values differ only
+    in a ``born_together`` label, and hold one of its values)."""
+
+    def siblings(labelvalues):
+        found = []
+        for pos, values in together:
+            if labelvalues[pos] not in values:
+                continue  # an unlisted value is born alone
+            for value in values:
+                if value != labelvalues[pos]:
+                    found.append(labelvalues[:pos] + (value,) + labelvalues[pos + 1 :])
+        return found
+
+    return siblings
+
+
 class Counter(Metric):
     kind = "counter"
     child_class = CounterChild
 
-    def __init__(self, name, help, labelnames=()):
+    def __init__(self, name, help, labelnames=(), born_together=None):
         if not name.endswith("_total"):
             raise ValueError("counter names end with _total: %r" % name)
-        super().__init__(name, help, labelnames)
+        super().__init__(name, help, labelnames, born_together=born_together)
 
     def inc(self, amount=1.0, **labels):
         self._child(labels).inc(amount)
@@ -567,9 +617,15 @@ def _define(cls, name, *args, **kwargs):
     return metric
 
 
-def counter(name, help, labelnames=()):
-    """A counter (name ends with ``_total``); values of every process are summed."""
-    return _define(Counter, name, help, labelnames)
+def counter(name, help, labelnames=(), born_together=None):
+    """A counter (name ends with ``_total``); values of every process are summed.
+
+    ``born_together={"outcome": ("success", "failure")}``: a new series is written together
+    with the series of the other listed values (same other labels), at 0, so the first
+    failure after successes is an increase Prometheus sees at once. Keep it to small
+    enumerations read by rules (each listed value is a series per label set).
+    """
+    return _define(Counter, name, help, labelnames, born_together=born_together)
 
 
 def gauge(name, help, labelnames=(), mode="mostrecent"):

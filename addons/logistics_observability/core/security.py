@@ -34,6 +34,7 @@ AUTH_ATTEMPTS = metrics.counter(
     "odoo_auth_attempts_total",
     "Authentication attempts by method (web_login, rpc_password, api_key).",
     ("tenant", "method", "outcome"),
+    born_together={"outcome": (SUCCESS, FAILURE)},
 )
 PRIVILEGE_CHANGES = metrics.counter(
     "odoo_privilege_changes_total",

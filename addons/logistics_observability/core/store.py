@@ -5,7 +5,7 @@ Layout of a metrics directory (one per Odoo instance)::
     slot-N.lock    held with flock(LOCK_EX) by the process owning slot N
     slot-N.keys    append-only records: u32 length + JSON array whose first item is a tag:
                    ["M", name, kind, help, labelnames, buckets, mode(, options)]  metric description
-                   ["S", name, labelvalues]                                      one series
+                   ["S", name, labelvalues(, born)]                              one series
                    any other tag: skipped by readers (room for later record types)
     slot-N.values  mmap: 64-byte header, then float64 values; each series owns the
                    ``width`` consecutive values after the previous one
@@ -14,6 +14,10 @@ Layout of a metrics directory (one per Odoo instance)::
 Header words: 0 magic (u64), 1 committed bytes of slot-N.keys (u64), 2 series
 dropped because the slot is full, 3 series dropped because the disk is full or
 a write failed (float64 counters), 4-7 reserved (zero).
+
+``born`` (Unix seconds) is when the series was first written in this slot: a counter or
+histogram younger than the store's ``hold`` reads 0 in every scrape (see :mod:`.merge`), so
+Prometheus has a 0 sample before its first increment. Records without it are old series.
 
 The ``options`` dict of an ``M`` record may carry ``"extra": n``: every series
 of that metric then owns ``n`` more values after its own (reserved for per-series
@@ -39,6 +43,7 @@ import errno
 import fcntl
 import json
 import logging
+import math
 import mmap
 import os
 import re
@@ -169,17 +174,18 @@ class Layout:
 
     ``entries`` are ``(name, labelvalues, first index)``; labelvalues is ``None``
     for a series that cannot be exposed (it keeps its place so later series stay
-    aligned). ``broken`` is set when a record cannot be decoded: nothing after it
-    is trusted.
+    aligned). ``born[i]`` is when entry ``i`` was written (0.0 when unknown).
+    ``broken`` is set when a record cannot be decoded: nothing after it is trusted.
     """
 
-    __slots__ = ("broken", "entries", "labels", "metas", "offset", "used", "widths")
+    __slots__ = ("born", "broken", "entries", "labels", "metas", "offset", "used", "widths")
 
     def __init__(self):
         self.metas = {}
         self.widths = {}
         self.labels = {}  # name -> number of labels, None when the metric cannot be exposed
         self.entries = []
+        self.born = []
         self.used = HEADER_FLOATS
         self.offset = 0  # bytes of the keys file walked
         self.broken = False
@@ -207,6 +213,8 @@ class Layout:
                 return False
             name = rec[1]
             self.entries.append((name, _valid_labels(rec[2], self.labels[name]), self.used))
+            born = rec[3] if len(rec) > 3 else 0.0
+            self.born.append(float(born) if isinstance(born, int | float) and math.isfinite(born) else 0.0)
             self.used += self.widths[name]
         elif tag == "M":
             width = _valid_meta(rec)
@@ -340,7 +348,7 @@ class _Owned:
                     metric.mode,
                 ]
             )
-        payload += _record(["S", metric.name, list(labelvalues)])
+        payload += _record(["S", metric.name, list(labelvalues), round(time.time(), 3)])
         committed = self.qmv[1]
         try:
             written = os.pwrite(self.keys_fd, payload, committed)
@@ -445,9 +453,10 @@ class MergeResult:
 class Store:
     """Per-process handle on a metrics directory."""
 
-    def __init__(self, directory, capacity=DEFAULT_CAPACITY):
+    def __init__(self, directory, capacity=DEFAULT_CAPACITY, hold=0.0):
         self.directory = directory
         self.capacity = capacity
+        self.hold = hold  # seconds a new counter or histogram series reads 0 (see merge.Summed.hide_young)
         self.lock = threading.Lock()
         self.reads = turns.Turns()  # scrapes take turns at merging (the readers' caches stay exact)
         self.gen = 0
@@ -501,13 +510,24 @@ class Store:
         raise StoreFull("no free slot in %s" % self.directory)
 
     def bind(self, metric, labelvalues):
-        """(memoryview, index) where the series lives in this process' slot."""
+        """(memoryview, index) where the series lives in this process' slot.
+
+        A new series is written with the siblings its metric declares (``metric.siblings``:
+        the other outcomes of the same tenant and workflow), all at 0, so the first increment
+        of a sibling is an increase Prometheus sees.
+        """
         with self.lock:
             owned = self.claim()
             idx = owned.index.get((metric.name, labelvalues))
             if idx is None:
                 try:
                     idx = owned.allocate(metric, labelvalues)
+                    siblings = getattr(metric, "siblings", None)
+                    if siblings is not None:
+                        with contextlib.suppress(StoreFull, OSError):  # counted as dropped
+                            for values in siblings(labelvalues):
+                                if (metric.name, values) not in owned.index:
+                                    owned.allocate(metric, values)
                 except StoreFull:
                     self._log_once(
                         "full",
@@ -681,6 +701,7 @@ class Store:
             present = set()
             for plan, _vals in included:
                 present.update(plan.own)
+        summed.hide_young(acc, time.time(), self.hold)
         summed.fill(merger.merged, acc, present)
         for metas, entries, vals, number in slow:
             merger.add_slot(metas, entries, vals, lambda number=number: self.is_live(number))
@@ -694,7 +715,3 @@ def _zero(mv, start, end):
 def _unlink(path):
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def now():
-    return time.time()

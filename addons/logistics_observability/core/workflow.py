@@ -41,8 +41,12 @@ _custom_lock = threading.Lock()
 #: The process-wide ledger buffer; the Odoo layer sets ``LEDGER.connect``.
 LEDGER = Ledger()
 
+# the outcomes of one tenant x workflow are born together: the first failure is an increase
 RUNS = metrics.counter(
-    "odoo_workflow_runs_total", "Business workflow runs by outcome.", ("tenant", "workflow", "outcome")
+    "odoo_workflow_runs_total",
+    "Business workflow runs by outcome.",
+    ("tenant", "workflow", "outcome"),
+    born_together={"outcome": OUTCOMES},
 )
 DURATION = metrics.histogram(
     "odoo_workflow_duration_seconds",
@@ -63,7 +67,10 @@ START_DELAY = metrics.histogram(
     buckets=buckets.START_DELAY,
 )
 CRON_RUNS = metrics.counter(
-    "odoo_cron_runs_total", "Scheduled action runs by outcome.", ("tenant", "cron", "outcome")
+    "odoo_cron_runs_total",
+    "Scheduled action runs by outcome.",
+    ("tenant", "cron", "outcome"),
+    born_together={"outcome": OUTCOMES},
 )
 CRON_DURATION = metrics.histogram(
     "odoo_cron_duration_seconds",

@@ -1,0 +1,60 @@
+"""Traffic into a running test server, as clients send it: workflow events through the ingest
+endpoint, JSON-RPC calls as the database's administrator."""
+
+import datetime
+import uuid
+
+import requests
+
+
+def post_events(srv, db, key, events):
+    for i in range(0, len(events), 100):
+        resp = requests.post(
+            srv.url + "/logistics_observability/events",
+            json=events[i : i + 100],
+            headers={"Authorization": "Bearer " + key, "Host": "%s.localhost" % db},
+            timeout=30,
+        )
+        assert resp.status_code == 200, resp.text
+
+
+def rpc(srv, db, model, method, *args, **kwargs):
+    """JSON-RPC as the database's admin (``execute_kw``), inside the server's own processes."""
+
+    def call(service, meth, *a):
+        resp = requests.post(
+            srv.url + "/jsonrpc",
+            timeout=60,
+            json={
+                "jsonrpc": "2.0",
+                "method": "call",
+                "params": {"service": service, "method": meth, "args": a},
+            },
+        )
+        body = resp.json()
+        assert "error" not in body, body
+        return body["result"]
+
+    uid = call("common", "login", db, "admin", "admin")
+    return call("object", "execute_kw", db, uid, "admin", model, method, list(args), kwargs)
+
+
+def refresh_slos(srv, db):
+    ids = rpc(srv, db, "logistics.slo", "search", [])
+    rpc(srv, db, "logistics.slo", "action_refresh", ids)
+
+
+def make_events(runs, failures, slow):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    out = []
+    for i in range(runs):
+        out.append(
+            {
+                "workflow": "pod_sync",
+                "outcome": "failure" if i < failures else "success",
+                "duration_ms": (5 * 3600 * 1000) if i >= runs - slow else 600000,
+                "reference": "%s-%d" % (uuid.uuid4().hex[:8], i),
+                "occurred_at": (now - datetime.timedelta(seconds=i % 50)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+    return out
