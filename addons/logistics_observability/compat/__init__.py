@@ -60,9 +60,13 @@ def create_unique_index(cr, indexname, tablename, expressions):
     version.schema.create_unique_index(cr, indexname, tablename, expressions)
 
 
-def early_logging(args):
-    """Parse Odoo's configuration from the command line ``args`` and set up its logging in the
-    configured format, before Odoo logs anything (``odoo-bin observability_server``)."""
+def early_logging(then):
+    """Make Odoo's next configuration parse (``odoo-bin observability_server`` runs Odoo's
+    ``server`` command next) set up its logging in the configured format before it logs
+    anything, and call ``then()`` once it parsed the configuration. False when the running
+    series has no such set-up (nothing is called then)."""
     early = getattr(version, "EARLY_LOGGING", None)
-    if early is not None:
-        early(args)
+    if early is None:
+        return False
+    early(then)
+    return True

@@ -4,11 +4,12 @@ Odoo configures one handler on the root logger (stderr, ``logfile`` or
 syslog) with its ``DBFormatter``/``ColoredFormatter``; ``log_db`` adds a
 PostgreSQL handler that writes ``ir_logging`` rows (left alone: it is not a
 text stream). Lines Odoo writes before the server-wide modules load (its first
-few start-up lines) keep the text format, unless Odoo is started with
-``odoo-bin observability_server`` (see :func:`early`).
+few start-up lines, its configuration's warnings) keep the text format, unless Odoo is started
+with ``odoo-bin observability_server`` (see :func:`early`).
 """
 
 import logging
+import sys
 
 from ..core import config as obs_config
 from ..core import logfmt
@@ -57,10 +58,44 @@ def install():
     _logger.info("logistics_observability: JSON log format enabled on %d handler(s)", len(handlers))
 
 
-def early(args):
-    """Odoo's logging set up from ``args`` (as ``odoo-bin server`` would), then switched to JSON
-    when configured: Odoo's own start-up lines (version banner included) are JSON too."""
+def early(then):
+    """Odoo's next configuration parse (its ``server`` command's, run next by ``odoo-bin
+    observability_server``) logs in the configured format from its first line: the handlers
+    ``init_logger`` creates are switched to JSON at once, before the parse logs its own warnings
+    (19.0's missing ``http_interface``, unknown keys or skipped values, either series' deprecated
+    aliases), and ``then()`` runs once the configuration is parsed. Both hooks are one-shot: Odoo
+    parses its configuration once, as ``odoo-bin server`` does, and a configuration it refuses
+    gives its own error."""
+    from odoo import netsvc
     from odoo.tools import config
 
-    config.parse_config(args, setup_logging=True)
-    install()
+    odoo_init_logger = netsvc.init_logger
+    odoo_parse_config = config.parse_config
+    switched = []
+
+    def switch():
+        switched.append(True)
+        try:
+            install()
+        except Exception:  # fail open: Odoo goes on, its lines in its own format
+            sys.stderr.write("observability_server: could not switch Odoo's logging early; Odoo goes on\n")
+
+    def init_logger():
+        netsvc.init_logger = odoo_init_logger
+        odoo_init_logger()
+        switch()
+
+    def parse_config(*args, **kwargs):
+        del config.parse_config  # the method of Odoo's class again
+        try:
+            result = odoo_parse_config(*args, **kwargs)
+        finally:
+            if netsvc.init_logger is init_logger:  # a parse that set up no logging
+                netsvc.init_logger = odoo_init_logger
+        if not switched:
+            switch()
+        then()
+        return result
+
+    netsvc.init_logger = init_logger
+    config.parse_config = parse_config

@@ -7,8 +7,8 @@ whose host selects no database (``common.login``, ``db.list``, a client on the s
 answers 404, where 18.0 served it. ``rpc`` is added to the list, as Odoo itself adds a missing
 ``base`` or ``web``; in a database the endpoints are the installed ``rpc`` addon's either way.
 
-Odoo re-parses its configuration (clearing what was added) between the launcher's hooks and
-the server's start, so the list is checked again when the server loads its server-wide modules.
+The list is checked again once the server loaded its server-wide modules: a configuration parsed
+after the hooks were installed would have dropped the addition.
 """
 
 import functools
