@@ -11,7 +11,7 @@ import json
 import logging
 from pathlib import Path
 
-from odoo import http
+from odoo import http, release
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..core import buckets
@@ -195,3 +195,8 @@ class TestMenuWalk(HttpCase):
 
     def test_viewer_opens_every_view(self):
         self._walk("lo_walk_viewer", "lo_walk_viewer")
+
+    def test_runs_over_time_by_hour_where_the_series_groups_by_hours(self):
+        arch = self.env["logistics.workflow.ledger"].get_views([(False, "graph")])["views"]["graph"]["arch"]
+        expected = "day" if release.version_info[0] < 19 else "hour"  # 18.0's client refuses minute:hour
+        self.assertIn('<field name="minute" interval="%s"/>' % expected, arch)
