@@ -60,6 +60,21 @@ def create_unique_index(cr, indexname, tablename, expressions):
     version.schema.create_unique_index(cr, indexname, tablename, expressions)
 
 
+#: Date intervals from the finest to the coarsest (a view's ``interval`` attribute).
+_INTERVALS = ("hour", "day", "week", "month", "quarter", "year")
+
+
+def date_interval(wanted):
+    """The interval a view of the running series groups a date or datetime by when it asks for
+    ``wanted``: ``wanted`` when the series' web client accepts it, else the finest coarser one it
+    does (18.0: ``hour`` becomes ``day``)."""
+    accepted = version.views.DATE_INTERVALS
+    if wanted in accepted or wanted not in _INTERVALS:
+        return wanted
+    coarser = _INTERVALS[_INTERVALS.index(wanted) + 1 :]
+    return next((interval for interval in coarser if interval in accepted), wanted)
+
+
 def early_logging(then):
     """Make Odoo's next configuration parse (``odoo-bin observability_server`` runs Odoo's
     ``server`` command next) set up its logging in the configured format before it logs

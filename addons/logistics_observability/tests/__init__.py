@@ -5,6 +5,7 @@ from . import test_backup_status
 from . import test_platform_health
 from . import test_access_platform
 from . import test_platform_health_ui
+from . import test_menu_walk
 from . import test_metrics_controller
 from . import test_security_signals
 from . import test_changes

@@ -4,12 +4,13 @@ The concerns whose Odoo entry points are the same in 18.0 and 19.0 are the serie
 modules of ``compat/``; what differs is here: ``server`` (graceful reload), ``security``
 (logins, groups and privileges), ``options`` (the suite's keys declared to Odoo's parser),
 ``rpc`` (the db-less RPC endpoints kept on the documented server-wide modules), ``schema``
-(index creation for the models' ``init``).
+(index creation for the models' ``init``), ``views`` (the date intervals its web client groups by).
 """
 
 from .. import collectors, cron, exporters, http, ledger, log, modules, outbound
 from .. import security_common  # model hooks the same on every series, no install()
 from . import schema, security  # security: model hooks (res.users, res.groups, API keys), no install()
+from . import views  # what the web client accepts in a view's arch, no install()
 from . import options, rpc, server  # options: declared on import, before Odoo reads its file
 
 # Install order: the server hook parses the options the others read; addons with
