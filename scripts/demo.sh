@@ -13,7 +13,8 @@
 # DEMO_METRICS_PORT (9464), DEMO_PROMETHEUS_PORT (9090), DEMO_ALERTMANAGER_PORT (9093),
 # DEMO_PG_EXPORTER_PORT (9187), DEMO_REDIS_EXPORTER_PORT (9121), DEMO_BLACKBOX_PORT (9115),
 # PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user), DEMO_ODOO (the Odoo series: 18.0, the
-# default, or 19.0; 19.0's tenants are demo19_<tenant>, so both demos can share a PostgreSQL).
+# default, or 19.0; 19.0's tenants are demo19_<tenant>, so both demos can share a PostgreSQL),
+# DEMO_DB_PREFIX (the databases' prefix: demo_ / demo19_; the test runs its demo under its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,6 +27,7 @@ case $DEMO_ODOO in
         LOG_HANDLER=:INFO,odoo.addons.rpc.controllers.jsonrpc:ERROR,odoo.addons.rpc.controllers.xmlrpc:ERROR ;;
   *) printf '[demo] ERROR: DEMO_ODOO=%s: supported series are 18.0 and 19.0\n' "$DEMO_ODOO" >&2; exit 2 ;;
 esac
+DBP=${DEMO_DB_PREFIX:-$DBP}
 TOOLS_VENV=${LO_VENV:-$ROOT/.venv}
 STATE=${DEMO_STATE:-$ROOT/var/${DBP%_}}
 TENANTS=${DEMO_TENANTS:-alpha bravo charlie}
@@ -42,6 +44,7 @@ MODULES=sale_stock,stock_delivery,account,logistics_observability,logistics_slo,
 
 say() { printf '[demo] %s\n' "$*"; }
 die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 2; }
+case $DBP in *[!a-z0-9_]* | '') die "DEMO_DB_PREFIX=$DBP: lower-case letters, digits and _ only" ;; esac
 
 stop_all() {
   for name in traffic prometheus alertmanager blackbox-exporter redis-exporter postgres-exporter odoo; do
