@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a Debian machine (idempotent):
 #   - Debian packages: Prometheus/promtool, Alertmanager/amtool, the PostgreSQL, Redis and blackbox
-#     exporters (end-to-end monitoring test, demo), Chromium (browser tests)
+#     exporters (end-to-end monitoring test, demo), nginx (the demo's reverse proxy), Chromium
+#     (browser tests)
 #   - a virtual environment (.venv, or $LO_VENV) with the addons' and the tools' requirements
 #   - each supported Odoo series in a virtual environment of its own: 18.0 in .venv ($LO_VENV),
 #     19.0 in .venv-19 ($LO_VENV19). Each is found in this order:
@@ -37,6 +38,7 @@ apt_install() {
     command -v "$exporter" >/dev/null 2>&1 || missing+=("$exporter")
   done
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)  # offline compose validation
+  PATH=$PATH:/usr/sbin command -v nginx >/dev/null 2>&1 || missing+=(nginx)  # the demo's reverse proxy
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -46,7 +48,7 @@ apt_install() {
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null 2>&1 || log "WARNING: apt-get update failed"
-  # These packages start services on :9090, :9093/:9094, :9187, :9121 and :9115;
+  # These packages start services on :9090, :9093/:9094, :9187, :9121, :9115 and :80 (nginx);
   # the tests and the demo run their own processes on their own ports: only the binaries are needed.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
@@ -56,7 +58,7 @@ apt_install() {
   if [ -d /run/systemd/system ]; then
     local unit
     for unit in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter \
-                prometheus-blackbox-exporter; do
+                prometheus-blackbox-exporter nginx; do
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
     done
   fi

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # The main job on local defaults: installs everything, then runs Odoo 18 in prefork mode
-# (2 HTTP workers, 1 cron worker, logistics_observability loaded server-wide, dedicated metrics
-# port) with three demo tenant databases (db-filter by host name), continuous demo traffic, and
-# the shipped monitoring stack run from Debian's packages: Prometheus (exemplar storage on) with the
-# platform rules and the generated SLO rules, Alertmanager, and the PostgreSQL, Redis and blackbox
-# exporters, configured from deploy/ by deploy/render_native.py. Safe to re-run.
+# (2 HTTP workers, 1 cron worker, the gevent websocket process, logistics_observability loaded
+# server-wide, dedicated metrics port) behind a reverse proxy as in production (nginx, routed as
+# Traefik routes the compose stack: the tenants' hosts, /websocket to the gevent port, X-Forwarded-*
+# for Odoo's proxy_mode), with three demo tenant databases (db-filter by host name), continuous
+# demo traffic through the proxy, and the shipped monitoring stack run from Debian's packages:
+# Prometheus (exemplar storage on) with the platform rules and the generated SLO rules,
+# Alertmanager, and the PostgreSQL, Redis and blackbox exporters; the proxy and the monitoring stack
+# are configured from deploy/ by deploy/render_native.py. Safe to re-run.
 #
 #   scripts/demo.sh            run in the foreground; Ctrl-C stops everything
 #   scripts/demo.sh --detach   start and return; `scripts/demo.sh stop` stops it
 #
-# Environment: DEMO_TENANTS (default "alpha bravo charlie"), DEMO_HTTP_PORT (8069),
+# Environment: DEMO_TENANTS (default "alpha bravo charlie"), DEMO_PROXY_PORT (8080: the proxy,
+# where the printed URLs point), DEMO_HTTP_PORT (8069: Odoo itself; its gevent port is this + 3),
 # DEMO_METRICS_PORT (9464), DEMO_PROMETHEUS_PORT (9090), DEMO_ALERTMANAGER_PORT (9093),
 # DEMO_PG_EXPORTER_PORT (9187), DEMO_REDIS_EXPORTER_PORT (9121), DEMO_BLACKBOX_PORT (9115),
 # PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user), DEMO_ODOO (the Odoo series: 18.0, the
-# default, or 19.0; 19.0's tenants are demo19_<tenant>, so both demos can share a PostgreSQL).
+# default, or 19.0; 19.0's tenants are demo19_<tenant>, so both demos can share a PostgreSQL),
+# DEMO_DB_PREFIX (the databases' prefix: demo_ / demo19_; the test runs its demo under its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,10 +31,13 @@ case $DEMO_ODOO in
         LOG_HANDLER=:INFO,odoo.addons.rpc.controllers.jsonrpc:ERROR,odoo.addons.rpc.controllers.xmlrpc:ERROR ;;
   *) printf '[demo] ERROR: DEMO_ODOO=%s: supported series are 18.0 and 19.0\n' "$DEMO_ODOO" >&2; exit 2 ;;
 esac
+DBP=${DEMO_DB_PREFIX:-$DBP}
 TOOLS_VENV=${LO_VENV:-$ROOT/.venv}
 STATE=${DEMO_STATE:-$ROOT/var/${DBP%_}}
 TENANTS=${DEMO_TENANTS:-alpha bravo charlie}
+PROXY_PORT=${DEMO_PROXY_PORT:-8080}
 HTTP_PORT=${DEMO_HTTP_PORT:-8069}
+GEVENT_PORT=$((HTTP_PORT + 3))
 METRICS_PORT=${DEMO_METRICS_PORT:-9464}
 PROM_PORT=${DEMO_PROMETHEUS_PORT:-9090}
 AM_PORT=${DEMO_ALERTMANAGER_PORT:-9093}
@@ -42,9 +50,10 @@ MODULES=sale_stock,stock_delivery,account,logistics_observability,logistics_slo,
 
 say() { printf '[demo] %s\n' "$*"; }
 die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 2; }
+case $DBP in *[!a-z0-9_]* | '') die "DEMO_DB_PREFIX=$DBP: lower-case letters, digits and _ only" ;; esac
 
 stop_all() {
-  for name in traffic prometheus alertmanager blackbox-exporter redis-exporter postgres-exporter odoo; do
+  for name in traffic prometheus alertmanager blackbox-exporter redis-exporter postgres-exporter proxy odoo; do
     local pidfile=$STATE/$name.pid
     if [ -f "$pidfile" ]; then
       local pid; pid=$(cat "$pidfile")
@@ -72,13 +81,17 @@ psql_q() { psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "${2:-postgres}" -tAc 
 psql_q "SELECT 1" >/dev/null 2>&1 || die "PostgreSQL is not reachable at $PGHOST:$PGPORT as $PGUSER"
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-ports=("$HTTP_PORT" "$METRICS_PORT" "$PROM_PORT" $((HTTP_PORT + 3)) "$AM_PORT" "$PG_EXPORTER_PORT"
+ports=("$HTTP_PORT" "$PROXY_PORT" "$METRICS_PORT" "$PROM_PORT" "$GEVENT_PORT" "$AM_PORT" "$PG_EXPORTER_PORT"
        "$REDIS_EXPORTER_PORT" "$BLACKBOX_PORT")
 dup=$(printf '%s\n' "${ports[@]}" | sort | uniq -d | tr '\n' ' ')
 [ -z "$dup" ] || die "port(s) $dup given twice (the gevent port is DEMO_HTTP_PORT + 3)"
 for p in "${ports[@]}"; do
-  port_free "$p" || die "port $p is already in use (set DEMO_HTTP_PORT / DEMO_METRICS_PORT / DEMO_PROMETHEUS_PORT / DEMO_ALERTMANAGER_PORT / DEMO_*_EXPORTER_PORT / DEMO_BLACKBOX_PORT)"
+  port_free "$p" || die "port $p is already in use (set DEMO_PROXY_PORT / DEMO_HTTP_PORT / DEMO_METRICS_PORT / DEMO_PROMETHEUS_PORT / DEMO_ALERTMANAGER_PORT / DEMO_*_EXPORTER_PORT / DEMO_BLACKBOX_PORT)"
 done
+# Odoo is served behind the proxy only: without it the web client's websocket reaches an HTTP
+# worker (a traceback in Odoo's log every few seconds). Debian puts nginx in /usr/sbin.
+NGINX=$(PATH=$PATH:/usr/sbin command -v nginx || true)
+[ -n "$NGINX" ] || die "nginx is not installed (scripts/bootstrap.sh installs it when run as root; or apt-get install nginx)"
 
 odoo_args=(--addons-path="$ROOT/addons" --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER")
 
@@ -121,7 +134,7 @@ done
 KEYS_FILE=$STATE/api_keys
 : > "$KEYS_FILE"; chmod 600 "$KEYS_FILE"
 for t in $TENANTS; do
-  key=$(DEMO_BASE_URL="http://$t.localhost:$HTTP_PORT" "$ODOO" shell "${odoo_args[@]}" -d "${DBP}$t" --no-http \
+  key=$(DEMO_BASE_URL="http://$t.localhost:$PROXY_PORT" "$ODOO" shell "${odoo_args[@]}" -d "${DBP}$t" --no-http \
     --max-cron-threads=0 --log-level=error < scripts/demo_tenant.py 2>/dev/null | sed -n 's/^APIKEY=//p')
   [ -n "$key" ] || die "could not create the demo API key in ${DBP}$t"
   echo "${DBP}$t=$key" >> "$KEYS_FILE"
@@ -132,7 +145,8 @@ TOKEN_FILE=$STATE/metrics_token
 chmod 600 "$TOKEN_FILE"
 # db_name: the cron worker runs the tenants' jobs only (without it, those of every database on
 # the server, tests' and the other series' demo included); HTTP still selects the tenant by host
-# (dbfilter wins there).
+# (dbfilter wins there). proxy_mode: the client's address, scheme and host come from the proxy's
+# X-Forwarded-* headers.
 cat > "$STATE/odoo.conf" <<EOT
 [options]
 addons_path = $ROOT/addons
@@ -141,7 +155,8 @@ db_port = $PGPORT
 db_user = $PGUSER
 http_interface = 127.0.0.1
 http_port = $HTTP_PORT
-gevent_port = $((HTTP_PORT + 3))
+gevent_port = $GEVENT_PORT
+proxy_mode = True
 workers = 2
 max_cron_threads = 1
 limit_request = 2000
@@ -161,7 +176,7 @@ observability_redis_url = $REDIS_URL
 EOT
 chmod 600 "$STATE/odoo.conf"
 
-say "starting Odoo (prefork) on http://127.0.0.1:$HTTP_PORT"
+say "starting Odoo (prefork) on 127.0.0.1:$HTTP_PORT (websocket: gevent on :$GEVENT_PORT)"
 # the addon's launcher: JSON logs from the very first line (version banner included)
 setsid "$ODOO" --addons-path="$ROOT/addons" observability_server -c "$STATE/odoo.conf" >"$STATE/odoo.stdout" 2>&1 &
 echo $! > "$STATE/odoo.pid"
@@ -172,8 +187,8 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null || die "Odoo did not come up; see $STATE/odoo.log"
 
-# The shipped monitoring stack (deploy/), rendered for local addresses, with the SLO rules
-# generated from the tenants' definitions.
+# The shipped proxy and monitoring stack (deploy/), rendered for local addresses, with the SLO
+# rules generated from the tenants' definitions.
 MON=$STATE/monitoring
 mkdir -p "$MON/secrets"
 dbs=""; for t in $TENANTS; do dbs="$dbs -d ${DBP}$t"; done
@@ -187,26 +202,13 @@ else
 fi
 cp "$TOKEN_FILE" "$MON/secrets/odoo_metrics_token"
 "$PY" deploy/render_native.py --out "$MON" --drop-job traefik "${extra_rules[@]}" \
+  --proxy "127.0.0.1:$PROXY_PORT" --address "odoo:8072=127.0.0.1:$GEVENT_PORT" \
   --address "odoo:9127=127.0.0.1:$METRICS_PORT" --address "odoo:8069=127.0.0.1:$HTTP_PORT" \
   --address "postgres-exporter:9187=127.0.0.1:$PG_EXPORTER_PORT" \
   --address "redis-exporter:9121=127.0.0.1:$REDIS_EXPORTER_PORT" \
   --address "blackbox-exporter:9115=127.0.0.1:$BLACKBOX_PORT" \
   --address "alertmanager:9093=127.0.0.1:$AM_PORT" --address "localhost:9090=127.0.0.1:$PROM_PORT" \
   >"$STATE/render.log" 2>&1 || die "rendering deploy/ failed: $(cat "$STATE/render.log")"
-
-# Outside-in synthetic checks: the tenants' own checks as blackbox targets, probed through the
-# Odoo port (the tenant's host in the Host header, as an ingress would route it).
-# shellcheck disable=SC2086
-if "$ODOO" --addons-path="$ROOT/addons" synthetic_targets -c "$STATE/odoo.conf" $dbs \
-     -o "$MON/synthetic-targets.json" --blackbox "$MON/synthetic-modules.yml" >"$STATE/synthetic.log" 2>&1 \
-   && "$PY" scripts/demo_synthetic.py --targets "$MON/synthetic-targets.json" \
-     --modules "$MON/synthetic-modules.yml" --blackbox-config "$MON/blackbox.yml" \
-     --prometheus "$MON/prometheus.yml" --blackbox-address "127.0.0.1:$BLACKBOX_PORT" \
-     --via "127.0.0.1:$HTTP_PORT" >>"$STATE/synthetic.log" 2>&1; then
-  say "$(tail -n 1 "$STATE/synthetic.log")"
-else
-  say "WARNING: synthetic checks not wired (see $STATE/synthetic.log)"
-fi
 
 start_daemon() {  # name, binary, args... (skipped with a warning when the package is missing)
   local name=$1 bin=$2; shift 2
@@ -217,6 +219,33 @@ start_daemon() {  # name, binary, args... (skipped with a warning when the packa
   setsid "$bin" "$@" >"$STATE/$name.log" 2>&1 &
   echo $! > "$STATE/$name.pid"
 }
+
+# The proxy (its access log: one JSON object per request in $MON/nginx/access.log); Prometheus
+# keeps scraping Odoo's dedicated metrics port directly.
+read -r first _ <<<"$TENANTS"
+start_daemon proxy "$NGINX" -c "$MON/nginx/nginx.conf"
+for _ in $(seq 1 40); do
+  curl -fsS -H "Host: $first.localhost:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/health/live" >/dev/null 2>&1 && break
+  kill -0 "$(cat "$STATE/proxy.pid")" 2>/dev/null || break
+  sleep 0.25
+done
+curl -fsS -H "Host: $first.localhost:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/health/live" >/dev/null 2>&1 \
+  || die "the proxy (nginx) did not come up on 127.0.0.1:$PROXY_PORT; see $STATE/proxy.log and $MON/nginx/error.log"
+
+# Outside-in synthetic checks: the tenants' own checks as blackbox targets, probed through the
+# proxy (the tenant's host in the Host header: a name only this machine's browsers resolve).
+# shellcheck disable=SC2086
+if "$ODOO" --addons-path="$ROOT/addons" synthetic_targets -c "$STATE/odoo.conf" $dbs \
+     -o "$MON/synthetic-targets.json" --blackbox "$MON/synthetic-modules.yml" >"$STATE/synthetic.log" 2>&1 \
+   && "$PY" scripts/demo_synthetic.py --targets "$MON/synthetic-targets.json" \
+     --modules "$MON/synthetic-modules.yml" --blackbox-config "$MON/blackbox.yml" \
+     --prometheus "$MON/prometheus.yml" --blackbox-address "127.0.0.1:$BLACKBOX_PORT" \
+     --via "127.0.0.1:$PROXY_PORT" >>"$STATE/synthetic.log" 2>&1; then
+  say "$(tail -n 1 "$STATE/synthetic.log")"
+else
+  say "WARNING: synthetic checks not wired (see $STATE/synthetic.log)"
+fi
+
 DATA_SOURCE_NAME="postgresql://$PGUSER@$PGHOST:$PGPORT/postgres?sslmode=disable" \
   start_daemon postgres-exporter prometheus-postgres-exporter --web.listen-address="127.0.0.1:$PG_EXPORTER_PORT"
 start_daemon redis-exporter prometheus-redis-exporter --redis.addr="${REDIS_URL%/0}" \
@@ -242,22 +271,28 @@ if [ -f scripts/demo_traffic.py ]; then
   traffic_args=()
   for t in $TENANTS; do traffic_args+=(--db "${DBP}$t" --host "${DBP}$t=$t.localhost"); done
   while read -r line; do traffic_args+=(--api-key "$line"); done < "$KEYS_FILE"
-  setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$HTTP_PORT" "${traffic_args[@]}" \
+  setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$PROXY_PORT" "${traffic_args[@]}" \
     --forever >"$STATE/traffic.log" 2>&1 &
   echo $! > "$STATE/traffic.pid"
 fi
 
+stop_cmd="scripts/demo.sh stop"
+[ "$DEMO_ODOO" = 18.0 ] || stop_cmd="DEMO_ODOO=$DEMO_ODOO $stop_cmd"
+[ -z "${DEMO_DB_PREFIX:-}" ] || stop_cmd="DEMO_DB_PREFIX=$DBP $stop_cmd"
+[ -z "${DEMO_STATE:-}" ] || stop_cmd="DEMO_STATE=$STATE $stop_cmd"
 cat <<EOT
 
-  Odoo (prefork, 2 HTTP + 1 cron worker):  $(for t in $TENANTS; do printf 'http://%s.localhost:%s  ' "$t" "$HTTP_PORT"; done)
+  Odoo (prefork, 2 HTTP + 1 cron worker, behind nginx):  $(for t in $TENANTS; do printf 'http://%s.localhost:%s  ' "$t" "$PROXY_PORT"; done)
       login admin / admin; menu "Platform Health"
+  Proxy:       nginx on 127.0.0.1:$PROXY_PORT (config rendered from deploy/nginx/: $MON/nginx) to Odoo on
+               127.0.0.1:$HTTP_PORT, /websocket to its gevent port :$GEVENT_PORT
   Metrics (dedicated port, bearer token in ${STATE#"$ROOT"/}/metrics_token):
       curl -H "Authorization: Bearer \$(cat ${STATE#"$ROOT"/}/metrics_token)" http://127.0.0.1:$METRICS_PORT/metrics
-  Health:      http://127.0.0.1:$HTTP_PORT/health/ready
+  Health:      http://127.0.0.1:$PROXY_PORT/health/ready
   Prometheus:  http://127.0.0.1:$PROM_PORT  (config rendered from deploy/: $MON)
   Alertmanager: http://127.0.0.1:$AM_PORT   Exporters: PostgreSQL :$PG_EXPORTER_PORT, Redis :$REDIS_EXPORTER_PORT, blackbox :$BLACKBOX_PORT
-  Logs:        ${STATE#"$ROOT"/}/odoo.log (JSON), ${STATE#"$ROOT"/}/traffic.log
-  Stop:        $([ "$DEMO_ODOO" = 18.0 ] || printf 'DEMO_ODOO=%s ' "$DEMO_ODOO")scripts/demo.sh stop
+  Logs:        ${STATE#"$ROOT"/}/odoo.log (JSON), ${STATE#"$ROOT"/}/traffic.log, ${MON#"$ROOT"/}/nginx/access.log (proxy, JSON)
+  Stop:        $stop_cmd
 
 EOT
 if [ $DETACH = 1 ]; then exit 0; fi

@@ -1,16 +1,26 @@
-"""Offline validation of the compose stack: Prometheus, Alertmanager, rules, compose, Traefik, Odoo image.
+"""Offline validation of the compose stack: Prometheus, Alertmanager, rules, compose, Traefik, Odoo image,
+and the nginx proxy that routes as Traefik does where Docker is not (the demo).
 
-Uses the real tools (promtool, amtool, docker-compose); a missing tool skips its test loudly.
+Uses the real tools (promtool, amtool, docker-compose, nginx); a missing tool skips its test loudly.
 Running the stack needs a Docker host (see docs/DEPLOYMENT.md).
 """
 
 import configparser
+import contextlib
+import json
+import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -365,6 +375,113 @@ def test_traefik_routes_tenants_and_logs_json():
     )
     blocked = routers["odoo-metrics-blocked"]
     assert "/metrics" in blocked["rule"] and blocked["priority"] > 1000
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers every request with the headers it received, as JSON."""
+
+    def do_GET(self):
+        body = json.dumps({"path": self.path, "port": self.server.server_address[1], **self.headers}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_nginx_proxy_routes_as_traefik(tmp_path):
+    """deploy/nginx/odoo.conf rendered for a local nginx (deploy/render_native.py --proxy, as the
+    demo runs it): `nginx -t` passes and a real nginx routes as Traefik does: the tenants' hosts
+    (the same pattern) to Odoo's HTTP port with the client's host kept, /websocket upgraded to the
+    gevent port, X-Forwarded-* set by the proxy (a client's own replaced, for Odoo's proxy_mode),
+    other hosts refused, one JSON access-log line per request."""
+    nginx = shutil.which("nginx", path=os.environ.get("PATH", "") + os.pathsep + "/usr/sbin")
+    if not nginx:
+        pytest.skip("nginx NOT INSTALLED (scripts/bootstrap.sh installs it): not validated")
+    dynamic = yaml.safe_load((DEPLOY / "traefik" / "dynamic.yml").read_text())
+    traefik_hosts = re.search(r"HostRegexp\(`(.*?)`\)", dynamic["http"]["routers"]["odoo"]["rule"]).group(1)
+    shipped = (DEPLOY / "nginx" / "odoo.conf").read_text()
+    nginx_hosts = re.search(r'server_name "~(.*?)";', shipped).group(1)
+    assert nginx_hosts == traefik_hosts, (nginx_hosts, traefik_hosts)
+    backends = [ThreadingHTTPServer(("127.0.0.1", 0), _Echo) for _ in range(2)]
+    http_port, ws_port = (b.server_address[1] for b in backends)
+    proxy_port = _free_port()
+    out = tmp_path / "out"
+    mapped = [
+        "--address=%s" % a
+        for a in (
+            "odoo:9127=127.0.0.1:1",
+            "odoo:8069=127.0.0.1:%d" % http_port,
+            "postgres-exporter:9187=127.0.0.1:2",
+            "redis-exporter:9121=127.0.0.1:3",
+            "blackbox-exporter:9115=127.0.0.1:4",
+            "alertmanager:9093=127.0.0.1:5",
+            "localhost:9090=127.0.0.1:6",
+        )
+    ]
+    render = [sys.executable, str(DEPLOY / "render_native.py"), "--out", str(out), "--drop-job", "traefik"]
+    proc = run([*render, *mapped, "--proxy", "127.0.0.1:%d" % proxy_port])
+    assert proc.returncode == 2 and "no local address for odoo:8072" in proc.stderr, proc.stderr
+    proc = run(
+        [
+            *render,
+            *mapped,
+            "--proxy",
+            "127.0.0.1:%d" % proxy_port,
+            "--address=odoo:8072=127.0.0.1:%d" % ws_port,
+        ]
+    )
+    assert proc.returncode == 0, proc.stderr
+    conf = out / "nginx" / "nginx.conf"
+    proc = run([nginx, "-t", "-c", str(conf)])
+    assert proc.returncode == 0, proc.stderr
+    for backend in backends:
+        threading.Thread(target=backend.serve_forever, daemon=True).start()
+    daemon = subprocess.Popen(
+        [nginx, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    base = "http://127.0.0.1:%d" % proxy_port
+
+    def get(path, host, **headers):
+        return requests.get(base + path, headers=dict(headers, Host=host), timeout=10)
+
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", proxy_port), timeout=1):
+                break
+            time.sleep(0.1)
+        host = "acme.localhost:%d" % proxy_port
+        seen = get("/web/login", host, **{"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Host": "evil"}).json()
+        assert seen["port"] == http_port and seen["path"] == "/web/login", seen
+        assert seen["Host"] == seen["X-Forwarded-Host"] == host, seen
+        assert seen["X-Forwarded-For"] == seen["X-Real-IP"] == "127.0.0.1", seen
+        assert seen["X-Forwarded-Proto"] == "http", seen
+        seen = get("/websocket?version=1", host, Upgrade="websocket", Connection="Upgrade").json()
+        assert seen["port"] == ws_port and seen["path"] == "/websocket?version=1", seen
+        assert seen["Upgrade"] == "websocket" and seen["Connection"].lower() == "upgrade", seen
+        assert seen["X-Forwarded-For"] == "127.0.0.1" and seen["X-Forwarded-Host"] == host, seen
+        # Traefik's Path(`/websocket`): the bus's other routes stay on the HTTP workers
+        assert get("/websocket/peek_notifications", host).json()["port"] == http_port
+        # /metrics: from this host only (Odoo then asks a proxied client for the token)
+        assert get("/metrics", host).json()["port"] == http_port
+        assert get("/web", "_not-a-tenant").status_code == 404
+    finally:
+        daemon.terminate()
+        _, err = daemon.communicate(timeout=10)
+        for backend in backends:
+            backend.shutdown()
+    lines = (out / "nginx" / "access.log").read_text().splitlines()
+    assert [json.loads(line)["status"] for line in lines] == [200, 200, 200, 200, 404], lines
+    assert not (out / "nginx" / "error.log").read_text().strip() and not err.strip(), err
 
 
 def test_grafana_provisioning():
