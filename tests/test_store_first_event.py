@@ -2,13 +2,12 @@
 store's hold, so Prometheus' ``rate()``/``increase()`` see its first increment, and the outcomes
 of one label set are born together."""
 
-import os
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from store_scrape import fork, scrape, value, wait
 
-from logistics_observability.core import exposition, metrics, store
+from logistics_observability.core import metrics, store
 
 RUNS = metrics.counter(
     "odoo_test_first_runs_total",
@@ -30,27 +29,8 @@ def mdir(tmp_path):
     metrics.configure(directory=str(tmp_path / "unused"), hold=0.0)
 
 
-def scrape():
-    text = exposition.generate().decode()
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def value(name, **labels):
-    return scrape().get((name, tuple(sorted(labels.items()))))
-
-
-def fork(fn):
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fn()
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+def fork_and_wait(fn):
+    wait(fork(fn))
 
 
 def test_a_new_series_reads_zero_during_the_hold_then_its_value(mdir):
@@ -88,20 +68,20 @@ def test_the_outcomes_of_a_label_set_are_born_together(mdir):
 
 
 def test_siblings_are_born_in_each_process_slot_too(mdir):
-    fork(lambda: RUNS.labels(tenant="b", workflow="invoice", outcome="failure").inc())
+    fork_and_wait(lambda: RUNS.labels(tenant="b", workflow="invoice", outcome="failure").inc())
     assert value("odoo_test_first_runs_total", tenant="b", workflow="invoice", outcome="success") == 0
     assert value("odoo_test_first_runs_total", tenant="b", workflow="invoice", outcome="failure") == 1
 
 
 def test_a_series_keeps_its_birth_across_processes_and_take_over(mdir):
     metrics.configure(hold=0.8)
-    fork(lambda: PLAIN.labels("c").inc(5))  # the child's slot is taken over by later processes
+    fork_and_wait(lambda: PLAIN.labels("c").inc(5))  # the child's slot is taken over by later processes
     assert value("odoo_test_first_plain_total", tenant="c") == 0
     time.sleep(0.9)
     assert value("odoo_test_first_plain_total", tenant="c") == 5
     # another process writing the same series later does not make it young again
-    fork(lambda: PLAIN.labels("c").inc(1))
-    fork(lambda: PLAIN.labels("c").inc(1))
+    fork_and_wait(lambda: PLAIN.labels("c").inc(1))
+    fork_and_wait(lambda: PLAIN.labels("c").inc(1))
     assert value("odoo_test_first_plain_total", tenant="c") == 7
 
 

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from store_scrape import fork, scrape, value, wait
 
 from logistics_observability.core import exposition, metrics, store
 
@@ -23,35 +23,6 @@ def mdir(tmp_path):
     metrics._logged.clear()
     yield directory
     metrics.configure(directory=str(tmp_path / "unused"))
-
-
-def scrape():
-    """{(sample name, labels tuple): value} of a fresh exposition."""
-    text = exposition.generate().decode()
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def value(name, **labels):
-    return scrape().get((name, tuple(sorted(labels.items()))))
-
-
-def fork(fn):
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fn()
-        finally:
-            os._exit(0)
-    return pid
-
-
-def wait(pid):
-    _pid, status = os.waitpid(pid, 0)
-    return status
 
 
 C = metrics.counter("odoo_test_store_total", "Test counter.", ("tenant",))
