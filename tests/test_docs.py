@@ -42,7 +42,10 @@ def _text(path):
 
 @pytest.mark.parametrize("addon", [p.name for p in ADDON_DIRS])
 def test_addon_readme_renders_without_warnings(addon):
-    docutils_core = pytest.importorskip("docutils.core")
+    try:
+        from docutils import core as docutils_core
+    except ImportError:
+        pytest.fail("docutils is not installed: run scripts/bootstrap.sh (requirements-dev.txt)")
     path = ADDONS / addon / "README.rst"
     warnings = io.StringIO()
     docutils_core.publish_doctree(
