@@ -20,10 +20,54 @@ SECTIONS = [
 ]
 
 
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def inline(text):
+    """Markdown inline markup → reStructuredText: links, inline code (bold and emphasis agree)."""
+    text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"`\1 <\2>`_", text)
+    return re.sub(r"(?<!`)`([^`]+)`(?!`|_)", r"``\1``", text)
+
+
+def table_cells(row):
+    """The cells of a Markdown table row; a ``|`` inside inline code belongs to the cell."""
+    row = row.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+    cells, cell, in_code = [], "", False
+    for char in row:
+        if char == "`":
+            in_code = not in_code
+        if char == "|" and not in_code:
+            cells.append(cell.strip())
+            cell = ""
+            continue
+        cell += char
+    cells.append(cell.strip())
+    return [c.replace("\\|", "|") for c in cells]
+
+
+def list_table(rows):
+    """A Markdown table (header row, rule, body rows) as an RST ``list-table``."""
+    out = ["", ".. list-table::", "   :header-rows: 1", ""]
+    for row in rows:
+        for i, cell in enumerate(table_cells(row)):
+            bullet = "   * -" if i == 0 else "     -"
+            out.append("%s %s" % (bullet, inline(cell)) if cell else bullet)
+    out.append("")
+    return out
+
+
 def md_to_rst(text):
-    """Small Markdown subset → reStructuredText: headings, code fences, inline code, links, lists."""
+    """Small Markdown subset → reStructuredText: headings, code fences, tables, inline code,
+    links, lists."""
     out, in_code = [], False
-    for line in text.splitlines():
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
         if line.startswith("```"):
             if not in_code:
                 out += ["", ".. code-block:: %s" % (line[3:].strip() or "text"), ""]
@@ -34,16 +78,21 @@ def md_to_rst(text):
         if in_code:
             out.append("   " + line if line else "")
             continue
+        if TABLE_ROW.match(line) and i < len(lines) and TABLE_RULE.match(lines[i]):
+            rows = [line]
+            i += 1  # the rule under the header
+            while i < len(lines) and TABLE_ROW.match(lines[i]):
+                rows.append(lines[i])
+                i += 1
+            out += list_table(rows)
+            continue
         heading = re.match(r"^(#{1,4})\s+(.*)$", line)
         if heading:
             title = heading.group(2).strip()
             char = {1: "~", 2: "~", 3: "^", 4: '"'}[len(heading.group(1))]
             out += ["", title, char * len(title), ""]
             continue
-        line = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"`\1 <\2>`_", line)
-        line = re.sub(r"(?<!`)`([^`]+)`(?!`|_)", r"``\1``", line)
-        line = re.sub(r"\*\*([^*]+)\*\*", r"**\1**", line)
-        out.append(line)
+        out.append(inline(line))
     return "\n".join(out).strip() + "\n"
 
 
