@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from logistics_observability.core import exposition, metrics, store
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
