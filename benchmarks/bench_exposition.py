@@ -6,7 +6,7 @@ x 2 methods x 2 statuses, tenant counters, HTTP histograms) plus workflow runs a
 histograms for 4 workflows per tenant. Then, over the same families:
 
 1. p50/p95 of prometheus_client's encoders (text 0.0.4, OpenMetrics) vs the fast writer that
-   ``tests/test_exposition_library.py`` proves byte-identical to them;
+   ``tests/unit/test_exposition_library.py`` proves byte-identical to them;
 2. p50/p95 of a whole answer (store merge + collectors + encoding) and of gzip on top;
 3. answer sizes with and without gzip.
 

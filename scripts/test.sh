@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing (scripts/bootstrap.sh), then runs pytest over
-# tests/ — lint, Odoo-free core logic, collectors against the local PostgreSQL and Redis,
-# promtool on generated rules, the addons' odoo.tests suites in real databases, and end-to-end
-# runs of a real Odoo server in prefork mode. Extra arguments go to pytest (e.g. -k store).
+# tests/, in three tiers (docs/DESIGN.md, "Test tiers"): tests/unit (lint, Odoo-free core logic,
+# promtool on generated rules, deploy artefacts offline), tests/services (collectors against the
+# local PostgreSQL and Redis) and tests/odoo (the addons' odoo.tests suites in real databases, and
+# end-to-end runs of a real Odoo server in prefork mode). Extra arguments go to pytest (e.g.
+# -k store); arguments naming tests (tests/unit, tests/odoo/test_e2e_reload.py) replace tests/:
+# the fast lane is `scripts/test.sh tests/unit` (or -m "not odoo": no test that starts Odoo).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 VENV=${LO_VENV:-$PWD/.venv}
@@ -24,7 +27,12 @@ for env_file in "$VENV/odoo.env" "${LO_VENV19:-$PWD/.venv-19}/odoo.env"; do
   fi
 done
 
-"$VENV/bin/python" -m pytest tests "$@"
+# pytest's paths: those among the arguments (e.g. tests/unit), else all of tests/
+paths=(tests)
+for arg in "$@"; do
+  case $arg in tests | tests/* | ./tests | ./tests/*) paths=(); break ;; esac
+done
+"$VENV/bin/python" -m pytest ${paths[@]+"${paths[@]}"} "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "no test was collected: that is a failure"

@@ -1,8 +1,13 @@
-"""Shared pytest fixtures.
+"""Shared pytest fixtures, and the test tiers.
 
 The addons' ``core`` packages are Odoo-free; they are made importable as
 ``logistics_observability.core`` / ``logistics_slo.core`` without running the
 addons' ``__init__`` (which imports Odoo).
+
+Every test module lives in one tier folder (docs/DESIGN.md, "Test tiers"):
+``tests/unit/`` (no Odoo, no service), ``tests/services/`` (no Odoo; the local PostgreSQL, Redis or
+a daemon), ``tests/odoo/`` (starts Odoo). The folder gives the marker (``odoo``, ``services``), and
+only tests under ``tests/odoo/`` may use the harness's helpers that start Odoo.
 """
 
 import os
@@ -12,15 +17,62 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+TESTS = ROOT / "tests"
+sys.path.insert(0, str(TESTS))
 
 import core_packages  # noqa: E402, F401
 import odoo_harness  # noqa: E402
 
 # Servers started by the tests show a new series' value at once: most tests read exact values
 # right after recording them. The hold itself (a new series reads 0 first) is tested by the tests
-# that set it: tests/test_store_first_event.py, tests/test_e2e_first_event.py.
+# that set it: tests/unit/test_store_first_event.py, tests/odoo/test_e2e_first_event.py.
 os.environ.setdefault("ODOO_OBSERVABILITY_NEW_SERIES_HOLD", "0")
+
+
+TIERS = ("unit", "services", "odoo")
+#: the marker each tier's folder gives its tests
+TIER_MARKERS = {"services": "services", "odoo": "odoo"}
+
+
+def tier_of(path):
+    """The tier (``unit``, ``services``, ``odoo``) of a test file under tests/, else None."""
+    try:
+        parts = Path(path).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+
+
+def tier_problems(items):
+    """Tests that break the tier rules: outside the tier folders, or marked ``odoo`` outside
+    tests/odoo/ (a test needing Odoo belongs there)."""
+    problems = []
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is None:
+            problems.append("%s: test modules live in tests/unit, tests/services or tests/odoo" % item.nodeid)
+        elif tier != "odoo" and item.get_closest_marker("odoo"):
+            problems.append(
+                "%s: marked odoo but under tests/%s (move it to tests/odoo)" % (item.nodeid, tier)
+            )
+    return problems
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
+def pytest_collection_modifyitems(config, items):
+    problems = tier_problems(items)
+    if problems:
+        raise pytest.UsageError("test tiers (docs/DESIGN.md):\n" + "\n".join(problems))
+    for item in items:
+        marker = TIER_MARKERS.get(tier_of(item.path))
+        if marker:
+            item.add_marker(marker)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # before any fixture of the test (session-scoped templates included): only tests/odoo/ starts Odoo
+    odoo_harness.guard_odoo(tier_of(item.path) == "odoo", item.nodeid)
 
 
 def pytest_report_header(config):

@@ -56,6 +56,27 @@ SERIES = {
 DEFAULT_SERIES = "18.0"
 _current = [DEFAULT_SERIES]
 
+#: Whether the running test may start Odoo. ``tests/conftest.py`` sets it before each test's set-up
+#: from the test's folder: only tests under ``tests/odoo/`` may (the fast lane, ``tests/unit`` and
+#: ``tests/services``, never starts Odoo). Outside pytest (benchmarks, scripts) it stays allowed.
+_guard = {"allowed": True, "test": None}
+
+
+def guard_odoo(allowed, test=None):
+    """Allow or refuse (``allowed``) the helpers below that start Odoo, for ``test`` (a node id)."""
+    _guard.update(allowed=bool(allowed), test=test)
+
+
+def _require_odoo_tier(what):
+    if not _guard["allowed"]:
+        import pytest
+
+        pytest.fail(
+            "%s starts Odoo (%s) but is not under tests/odoo/: tests/unit and tests/services (the fast "
+            "lane) never start Odoo; move the test, or the part of it that needs Odoo, to tests/odoo/"
+            % (_guard["test"] or "this code", what)
+        )
+
 
 def use_series(series):
     """Make ``series`` the Odoo every helper below runs (the ``odoo_series`` fixture sets it)."""
@@ -92,10 +113,14 @@ def odoo_status(series=None):
 
 
 def odoo_venv():
+    """The current series' virtualenv (its Python runs Odoo)."""
+    _require_odoo_tier("odoo_venv: the Python that runs Odoo")
     return SERIES[_current[0]]["venv"]
 
 
 def odoo_cmd():
+    """The command that runs the current series' Odoo (``odoo-bin``)."""
+    _require_odoo_tier("odoo_cmd: the odoo-bin command")
     spec = SERIES[_current[0]]
     if os.environ.get(spec["bin_env"]):
         return [os.environ[spec["bin_env"]]]
@@ -157,6 +182,7 @@ def _connection_args():
 
 def run_odoo(args, timeout=900, log_path=None):
     """Run a one-shot odoo command; returns CompletedProcess (stdout+stderr merged)."""
+    _require_odoo_tier("run_odoo")
     # a port of its own: --test-enable serves HTTP, and test runs may overlap on one machine
     cmd = [*odoo_cmd(), *_connection_args(), "--http-port=%d" % free_port(), *args]
     proc = subprocess.run(
@@ -173,6 +199,7 @@ def template_db(modules, demo=True, with_addons=True):
     Built once per version of the addons' sources (``with_addons=False`` for a
     template holding only Odoo's own modules, kept across changes of ours).
     """
+    _require_odoo_tier("template_db: installs modules with odoo-bin")
     key = hashlib.sha1((",".join(sorted(modules)) + str(demo)).encode()).hexdigest()[:6]
     # the series is in the name: 18.0 and 19.0 templates of one module set never collide
     key = "%d_%s" % (series_major(), key)
@@ -324,6 +351,7 @@ class OdooServer:
         return conf
 
     def start(self, wait_path="/health/live", timeout=90):
+        _require_odoo_tier("OdooServer.start")
         conf = self.write_config()
         # started the documented way: the addon's launcher (JSON logs from the first line)
         launcher = ["--addons-path=" + addons_path(), self.command] if self.command else []
@@ -405,6 +433,7 @@ def shell_code(code):
 
 def run_shell(db, code, timeout=600):
     """Run Python ``code`` in ``odoo shell`` on ``db`` (``env`` and ``USER_GROUPS_FIELD`` are bound)."""
+    _require_odoo_tier("run_shell: odoo shell")
     cmd = [
         *odoo_cmd(),
         "shell",

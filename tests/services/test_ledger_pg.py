@@ -136,14 +136,6 @@ def test_missing_table_is_skipped_not_retried_forever(tenant_dbs):
     assert led.pending() == {}
 
 
-def test_bounded_buffer_counts_drops():
-    led = ledger.Ledger(connect=None, max_rows=3)
-    for minute in range(5):
-        led.record("t", "dispatch", "success", 0.1, when=minute * 60)
-    led.record("t", "dispatch", "success", 0.1, when=0)  # existing row still accepts runs
-    assert led.dropped == 2 and led.pending() == {"t": 4}
-
-
 def _burst(dbname, n, interval):
     led = ledger.Ledger(connect=CountingConnector(), interval=interval)
     for i in range(n):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAIN = "logistics_observability"
 # what any other addon may import of the main addon (DESIGN.md): the workflow decorator and
 # context managers, the metric store API, the bucket bounds and the ledger table's name and DDL

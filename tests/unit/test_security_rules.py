@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-RULES = Path(__file__).resolve().parent.parent / "deploy" / "prometheus" / "rules"
+RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"
 
 
 def promtool(*args, cwd=RULES):

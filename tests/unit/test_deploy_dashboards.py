@@ -12,7 +12,7 @@ import promql_names
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"
 EXPECTED = {
     "platform-overview.json",

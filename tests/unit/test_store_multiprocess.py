@@ -13,7 +13,7 @@ from store_scrape import fork, scrape, value, wait
 
 from logistics_observability.core import exposition, metrics, store
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture

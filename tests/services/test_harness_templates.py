@@ -8,7 +8,7 @@ from pathlib import Path
 
 import odoo_harness
 
-TESTS = str(Path(__file__).resolve().parent)
+TESTS = str(Path(__file__).resolve().parents[1])  # where odoo_harness.py lives
 
 NAMES = ["lotest_tpl99_harness_%s" % x for x in ("used", "stale")]
 

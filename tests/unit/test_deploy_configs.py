@@ -23,7 +23,7 @@ import pytest
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 RULES = DEPLOY / "prometheus" / "rules"
 COMPOSE = ROOT / "docker-compose.yml"

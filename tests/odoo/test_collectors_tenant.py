@@ -1,6 +1,8 @@
 """Per-tenant collector against real Odoo databases with real queue_job jobs, crons, mails and backups.
 
 Backups are reported with the ``odoo-bin observability_backup`` subcommand, as a backup job would.
+Which databases are tenants, without a database: tests/unit/test_tenant_filter.py; the collector
+before its first refresh: tests/services/test_collectors_tenant_warmup.py.
 """
 
 import contextlib
@@ -207,46 +209,6 @@ def test_down_postgres_keeps_serving_the_cache(tenant_db):
     assert not ok, "a failed refresh marks the collector down"
 
 
-def test_db_filter():
-    names = ["a1", "a2", "b1"]
-    assert tenant.db_filter(names) == names
-    assert tenant.db_filter(names, db_name="a2,b1") == ["a2", "b1"]
-    assert tenant.db_filter(names, dbfilter="^a") == ["a1", "a2"]
-    assert tenant.db_filter(names, dbfilter="^%d$") == names  # host-dependent: cannot exclude
-
-
-def test_tenant_definition_by_dbfilter_and_exclude():
-    names = ["demo_alpha", "demo_bravo", "demo_template", "lotest_x_1", "a.b", "postgres_copy"]
-    # a host-dependent dbfilter keeps what some host could select, drops the rest
-    assert tenant.db_filter(names, dbfilter="^demo_%d$") == ["demo_alpha", "demo_bravo", "demo_template"]
-    assert tenant.db_filter(names, dbfilter="^%h$") == names
-    assert tenant.db_filter(names, dbfilter="^%d$") == [n for n in names if "." not in n]
-    # the suite's own pattern drops served databases that are no tenants
-    assert tenant.db_filter(names, dbfilter="^demo_%d$", exclude="demo_template$") == [
-        "demo_alpha",
-        "demo_bravo",
-    ]
-    assert tenant.db_filter(names, exclude="lotest_|demo_template") == [
-        "demo_alpha",
-        "demo_bravo",
-        "a.b",
-        "postgres_copy",
-    ]
-    assert tenant.db_filter(names, dbfilter="^(demo_%d") == names, "a broken dbfilter excludes nothing"
-
-
-def test_tenant_exclude_option_is_validated():
-    from logistics_observability.core import config
-
-    cfg = config.load({"observability_tenant_exclude": "^(lotest_|staging_)"}, environ={})
-    assert cfg.tenant_exclude.match("staging_acme") and not cfg.tenant_exclude.match("acme")
-    cfg = config.load({}, environ={"ODOO_OBSERVABILITY_TENANT_EXCLUDE": "^tpl_"})
-    assert cfg.tenant_exclude.pattern == "^tpl_"
-    cfg = config.load({"observability_tenant_exclude": "(unclosed"}, environ={})
-    assert cfg.tenant_exclude is None
-    assert "not a regular expression" in cfg.errors["observability_tenant_exclude"]
-
-
 def test_template_and_excluded_databases_are_no_tenants(tenant_db, queue_template):
     """A database PostgreSQL marks as a template, or one the exclude pattern names, is no tenant,
     even with the addon installed; the others still are."""
@@ -305,10 +267,3 @@ def test_a_partial_tenant_list_is_never_presented_as_complete(tenant_db, queue_t
     finally:
         holder.close()
         odoo_harness.drop_db(busy)
-
-
-def test_before_the_first_refresh_the_collector_says_warming_up():
-    coll = tenant.TenantCollector(PARAMS, lambda found: [], ttl=30, first_wait=0.0)
-    _families, ok, reason = coll.collect()
-    assert (ok, reason) == (False, "warming_up")
-    coll._thread.join(10)

@@ -5,7 +5,8 @@ Two databases, as operators run them:
 - a logistics one (``sale_stock``, ``stock_delivery``, ``account``): the glue addons auto-install
   and the workflow tests run.
 Each run installs our addons with ``--test-enable`` and fails on any failed/errored Odoo test.
-Install and uninstall are checked on both.
+Install and uninstall are checked on both. How a run's output is judged (``_report``, ``_failures``,
+Odoo-free) is tested in tests/unit/test_odoo_suite_report.py.
 """
 
 import re
@@ -88,42 +89,6 @@ def _report(name, proc, match, failures):
         name,
         "\n".join(failures[-200:]),
     )
-
-
-def test_a_skipped_browser_tour_fails_the_suite():
-    """The check every suite run goes through, on the lines Odoo's runner prints."""
-
-    class Proc:
-        returncode = 0
-        stdout = (
-            "2026-12-02 04:00:00,000 1 INFO db odoo.addons.logistics_observability.tests."
-            "test_platform_health_ui: skipped TestUi.test_platform_health_tour : "
-            "websocket-client module is not installed\n"
-            "2026-12-02 04:00:01,000 1 INFO db odoo.tests.stats: "
-            "0 failed, 0 error(s) of 12 tests when loading database 'db'\n"
-        )
-
-    proc = Proc()
-    with pytest.raises(AssertionError, match="(?s)browser tests did not run.*websocket-client"):
-        _report("x", proc, RESULT.search(proc.stdout), [])
-    proc.stdout = proc.stdout.replace("websocket-client module is not installed", "no workflow ledger table")
-    _report("x", proc, RESULT.search(proc.stdout), [])  # a skip of the suite's own is no browser test
-
-
-def test_a_failed_test_is_reported_with_its_traceback():
-    out = (
-        "2026-12-02 04:00:00,000 1 INFO db odoo.modules.loading: loading\n"
-        "noise that is no record\n"
-        "2026-12-02 04:00:01,000 1 ERROR db odoo.addons.x.tests.t: FAIL: T.test_a\n"
-        "Traceback (most recent call last):\n"
-        "AssertionError: 'warn' != 'fail'\n"
-        "2026-12-02 04:00:02,000 1 INFO db odoo.tests.stats: done\n"
-    )
-    assert _failures(out) == [
-        "2026-12-02 04:00:01,000 1 ERROR db odoo.addons.x.tests.t: FAIL: T.test_a",
-        "Traceback (most recent call last):",
-        "AssertionError: 'warn' != 'fail'",
-    ]
 
 
 def _uninstall(db):

@@ -9,7 +9,7 @@ from pathlib import Path
 import odoo_harness
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 
 
@@ -98,8 +98,16 @@ def test_without_odoo_the_odoo_tests_are_reported_as_skipped(tmp_path):
     assert (venv / "odoo.env").read_text().startswith("ODOO_FOUND=0")
     assert (tmp_path / "venv19" / "odoo.env").read_text().startswith("ODOO_FOUND=0")
     proc = subprocess.run(
-        # Only the Odoo-backed tests: the file's Odoo-free report test passes anywhere.
-        [str(venv / "bin" / "python"), "-m", "pytest", "tests/test_odoo_suites.py", "-rs", "-k", "suite_on"],
+        # The addons' suites (two tests, each on both series): all four skipped, none passed.
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "tests/odoo/test_odoo_suites.py",
+            "-rs",
+            "-k",
+            "suite_on",
+        ],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.PIPE,

@@ -7,6 +7,7 @@ paths, a webhook receiver and a time scale of 30), next to a real prefork Odoo w
 token. Every target is up, every rule group is evaluated without error, and two induced faults
 (Redis stopped, a failed backup reported through the backups endpoint) each reach the test's
 webhook as the right alert, with the tenant, probable dependency, blast radius and first action.
+The renderer's refusals, without running anything: tests/unit/test_native_render.py.
 """
 
 import datetime
@@ -125,15 +126,6 @@ def stack(two_tenants, tmp_path_factory):
         if odoo:
             odoo.stop()
             odoo.cleanup()
-
-
-def test_renderer_refuses_unmapped_addresses_and_bad_input(tmp_path):
-    proc = native_stack.render(tmp_path, "--drop-job", "traefik", "--address", "odoo:9127=127.0.0.1:1")
-    assert proc.returncode == 2 and "no local address for" in proc.stderr, proc.stderr
-    proc = native_stack.render(tmp_path, "--drop-job", "nosuchjob")
-    assert proc.returncode == 2 and "nosuchjob" in proc.stderr
-    proc = native_stack.render(tmp_path, "--address", "odoo=127.0.0.1:1")
-    assert proc.returncode == 2 and "SERVICE:PORT=HOST:PORT" in proc.stderr
 
 
 def test_every_target_up_and_every_group_evaluated(stack):

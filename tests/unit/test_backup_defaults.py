@@ -11,7 +11,7 @@ import yaml
 
 from logistics_observability.core import backup_status
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "platform.rules.yml"
 
 
