@@ -13,7 +13,7 @@ import pytest
 
 from logistics_observability.core import config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADDONS = ROOT / "addons"
 MAIN_ADDON = ADDONS / "logistics_observability"
 ADDON_DIRS = sorted(p for p in ADDONS.iterdir() if (p / "__manifest__.py").exists())
@@ -214,7 +214,15 @@ def design_paths():
 
 # DESIGN.md's layout names a file from the repository root, from an addon, or from the folder
 # whose bullet lists it (core/, compat/, cli/ of the main addon)
-DESIGN_BASES = [ROOT, ADDONS, MAIN_ADDON, MAIN_ADDON / "core", MAIN_ADDON / "compat", MAIN_ADDON / "cli"]
+DESIGN_BASES = [
+    ROOT,
+    ROOT / "tests",
+    ADDONS,
+    MAIN_ADDON,
+    MAIN_ADDON / "core",
+    MAIN_ADDON / "compat",
+    MAIN_ADDON / "cli",
+]
 
 
 def _exists(path):
