@@ -60,6 +60,17 @@ def create_unique_index(cr, indexname, tablename, expressions):
     version.schema.create_unique_index(cr, indexname, tablename, expressions)
 
 
+def sql_constraints(namespace, constraints):
+    """Declare the SQL ``constraints`` (``(name, definition, message)`` tuples) in the model class
+    body ``namespace`` the way the running series reads them (``models/sql_constraints.py``)."""
+    version.schema.sql_constraints(namespace, constraints)
+
+
+def db_names(options):
+    """The databases Odoo's ``db_name`` option names, as a list (``options``: Odoo's configuration)."""
+    return version.options.db_names(options)
+
+
 def early_logging(then):
     """Make Odoo's next configuration parse (``odoo-bin observability_server`` runs Odoo's
     ``server`` command next) set up its logging in the configured format before it logs
