@@ -210,7 +210,7 @@ def test_down_postgres_keeps_serving_the_cache(tenant_db):
 def test_db_filter():
     names = ["a1", "a2", "b1"]
     assert tenant.db_filter(names) == names
-    assert tenant.db_filter(names, db_name="a2,b1") == ["a2", "b1"]
+    assert tenant.db_filter(names, db_names=["a2", " b1", ""]) == ["a2", "b1"]
     assert tenant.db_filter(names, dbfilter="^a") == ["a1", "a2"]
     assert tenant.db_filter(names, dbfilter="^%d$") == names  # host-dependent: cannot exclude
 
