@@ -19,6 +19,15 @@ THREAD_UID = "uid"
 THREAD_QUERY_COUNT = "query_count"
 THREAD_QUERY_TIME = "query_time"
 
+# --- attributes of Odoo's database cursor (odoo/sql_db.py ``Cursor``; test cursors delegate) ------
+#: statements executed on the cursor so far (``Cursor.execute``): a workflow's or cron run's SQL count
+CURSOR_SQL_LOG_COUNT = "sql_log_count"
+
+# --- the WSGI environ of a request (odoo/http.py, behind werkzeug's ``ProxyFix`` in proxy_mode) ----
+#: werkzeug's ``ProxyFix`` keeps the environ values it rewrote (``REMOTE_ADDR``: the socket peer)
+#: in this dict; Odoo applies ``ProxyFix`` in ``proxy_mode`` and keeps the key in the environ
+ENVIRON_PROXY_FIX_ORIG = "werkzeug.proxy_fix.orig"
+
 # --- werkzeug access log records (odoo/netsvc.py ``PerfFilter``) ---------------------------------
 #: ``"<queries> <sql seconds> <other seconds>"`` set on every werkzeug record of a request
 RECORD_PERF_INFO = "perf_info"
@@ -47,6 +56,13 @@ CHECKS = (
     ("THREAD_UID", "odoo/http.py", r"current_thread\(\)\.%s\s*=" % THREAD_UID),
     ("THREAD_QUERY_COUNT", "odoo/sql_db.py", r"current_thread\.%s\s*\+=\s*1" % THREAD_QUERY_COUNT),
     ("THREAD_QUERY_TIME", "odoo/sql_db.py", r"current_thread\.%s\s*\+=" % THREAD_QUERY_TIME),
+    ("CURSOR_SQL_LOG_COUNT", "odoo/sql_db.py", r"\n        self\.%s \+= 1\n" % CURSOR_SQL_LOG_COUNT),
+    (
+        "ENVIRON_PROXY_FIX_ORIG",
+        "odoo/http.py",
+        r"key in \[%swsgi\.url_scheme%s, %s%s%s\]" % (_Q, _Q, _Q, re.escape(ENVIRON_PROXY_FIX_ORIG), _Q),
+    ),
+    ("ENVIRON_PROXY_FIX_ORIG", "odoo/http.py", r"\n\s+ProxyFix\(fake_app\)\(environ, "),
     ("RECORD_PERF_INFO", "odoo/netsvc.py", r"record\.%s = '%%s %%s %%s'" % RECORD_PERF_INFO),
     (
         "ACCESS_LOGGER",
