@@ -17,7 +17,14 @@ MAIN = "logistics_observability"
 # context managers, the metric store API, the bucket bounds and the ledger table's name and DDL
 PUBLIC = frozenset(
     "odoo.addons.%s.%s" % (MAIN, name)
-    for name in ("observe", "core.metrics", "core.buckets", "core.ledger", "models.sql_constraints")
+    for name in (
+        "observe",
+        "core.metrics",
+        "core.buckets",
+        "core.ledger",
+        "models.sql_constraints",
+        "cli",
+    )
 )
 SERIES_RE = re.compile(r"^odoo\.addons\.%s\.compat\.odoo\d+(\.|$)" % MAIN)
 DYNAMIC = ("import_module", "__import__")

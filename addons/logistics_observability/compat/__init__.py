@@ -71,6 +71,11 @@ def db_names(options):
     return version.options.db_names(options)
 
 
+def command_aliases(name):
+    """The other names the running series' ``odoo-bin`` accepts for the command ``name``."""
+    return version.commands.aliases(name)
+
+
 def early_logging(then):
     """Make Odoo's next configuration parse (``odoo-bin observability_server`` runs Odoo's
     ``server`` command next) set up its logging in the configured format before it logs

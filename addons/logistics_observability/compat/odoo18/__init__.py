@@ -8,6 +8,7 @@ creation for the models' ``init``; ``options``: ``db_name``'s shape).
 from .. import collectors, cron, exporters, http, ledger, log, modules, outbound, server
 from .. import security_common  # model hooks the same on every series, no install()
 from . import options  # how 18.0 keeps the options it parsed (db_name)
+from . import commands  # the other names odoo-bin accepts for a command
 from . import schema, security  # security: model hooks (res.users, res.groups, API keys), no install()
 
 # Install order: the server hook parses the options the others read; addons with
