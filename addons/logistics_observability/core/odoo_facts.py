@@ -1,11 +1,13 @@
 """What the Odoo-free core knows of Odoo: names only, each checked against Odoo's source.
 
 Core never imports Odoo, yet a few of its reads depend on names Odoo chose: attributes
-Odoo sets on the serving thread or on log records, and tables and columns its
-collectors read over their own connections. They live here, one constant each, so a
-new Odoo series is checked in one place: ``tests/test_odoo_facts.py`` finds every fact
-in the 18.0 and 19.0 source trees (and is skipped loudly where a tree is absent).
-Everything that needs Odoo's objects (not just its names) stays in ``compat/``.
+Odoo sets on the serving thread, its cursor or log records, a key it leaves in a request's
+environ, and tables and columns its collectors read over their own connections. They live
+here, one constant each, so a new Odoo series is checked in one place:
+``tests/test_odoo_facts.py`` finds every fact in the 18.0 and 19.0 source trees (and is
+skipped loudly where a tree is absent). Code outside ``compat/`` (``observe.py``, the
+controllers) reads Odoo's attributes through these constants too (``tests/test_architecture.py``,
+``odoo-attr-read``). Everything that needs Odoo's objects (not just its names) stays in ``compat/``.
 """
 
 import re
