@@ -40,8 +40,9 @@ MAX_REFERENCES = 3
 
 
 def sql_counter(cr):
-    """A running count of the SQL queries executed on ``cr``."""
-    return lambda: getattr(cr, "sql_log_count", 0)
+    """A running count of the SQL queries executed on ``cr`` (``None`` if Odoo's cursor lost its
+    counter: logged once, and the run records no SQL count)."""
+    return _core.cursor_sql_counter(cr)
 
 
 def references(records):

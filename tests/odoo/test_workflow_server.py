@@ -186,6 +186,21 @@ def test_crashing_cron_is_a_failed_run(server, server_db):
     assert metric_sum(server, "odoo_workflow_start_delay_seconds_count", tenant=dbname, workflow="cron") >= 2
 
 
+def test_cron_sql_counts_and_the_tenant_read_odoos_names(server, server_db):
+    """The cursor's SQL counter (an odoo_facts name) feeds the cron runs' SQL histogram (a rename
+    upstream would leave it empty, not zero), and the tenant collector reads ``db_name`` as the
+    running series gives it (compat.db_names)."""
+    dbname, _key = server_db
+    assert wait_for(lambda: ledger(dbname, "cron") >= 2, timeout=120), server.log_tail()
+    assert wait_for(
+        lambda: metric_sum(server, "odoo_workflow_sql_queries_count", tenant=dbname, workflow="cron") >= 2
+    )
+    assert metric_sum(server, "odoo_workflow_sql_queries_sum", tenant=dbname, workflow="cron") > 0
+    assert wait_for(lambda: metric_sum(server, "odoo_tenant_databases") == 1), metric_sum(
+        server, "odoo_tenant_databases"
+    )
+
+
 def test_json_log_lines_parse_and_never_leak_authorization(server, server_db):
     dbname, key = server_db
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"

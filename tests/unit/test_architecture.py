@@ -17,10 +17,25 @@ MAIN = "logistics_observability"
 # context managers, the metric store API, the bucket bounds and the ledger table's name and DDL
 PUBLIC = frozenset(
     "odoo.addons.%s.%s" % (MAIN, name)
-    for name in ("observe", "core.metrics", "core.buckets", "core.ledger", "models.sql_constraints")
+    for name in (
+        "observe",
+        "core.metrics",
+        "core.buckets",
+        "core.ledger",
+        "models.sql_constraints",
+        "cli",
+    )
 )
 SERIES_RE = re.compile(r"^odoo\.addons\.%s\.compat\.odoo\d+(\.|$)" % MAIN)
 DYNAMIC = ("import_module", "__import__")
+# the version rule (outside compat/): Odoo's objects, by the names the code hands them around as
+HANDLES = frozenset(("env", "cr", "registry"))  # a name, or an attribute of anything (self.env, env.cr)
+PROBES = frozenset(("hasattr", "getattr"))
+SERIES_ATTRS = frozenset(("version_info", "serie", "major_version", "version"))  # odoo.release's
+SERIES_FACADE = frozenset(("odoo_major", "SERIES", "version"))  # compat's own series answers
+# PEP 249 cursor attributes: the database API's names, not Odoo's (core/ledger.py reads rowcount)
+DBAPI = frozenset(("rowcount", "description", "lastrowid", "arraysize", "rownumber", "connection"))
+FACTS = "odoo_facts"
 
 
 def _addons(addons_dir):
@@ -100,6 +115,189 @@ def _facade(addons_dir):
     return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef))
 
 
+def _chain(node):
+    """``(root, attributes)`` of ``a.b.c`` / ``a.b()`` / ``a[0].b``: the root node (a Name or a
+    Call that starts the chain) and the attribute names along it."""
+    attrs = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Subscript):
+            node = node.func
+        else:
+            return node, attrs[::-1]
+
+
+def _is_thread_call(node):
+    """``current_thread()`` / ``threading.current_thread()``: the thread Odoo sets attributes on."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) == "current_thread"
+
+
+class _Bindings:
+    """What a module's names stand for: bound by an import of Odoo (not of the suite's own
+    addons), to ``odoo_facts`` (the module or its constants), or to the serving thread."""
+
+    def __init__(self, tree, suite):
+        self.odoo, self.facts, self.facts_consts, self.threads = set(), set(), set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if self._odoos(alias.name, suite):
+                        self.odoo.add(alias.asname or alias.name.split(".")[0])
+                    if alias.name.split(".")[-1] == FACTS:
+                        self.facts.add(alias.asname or alias.name)
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                for alias in node.names:
+                    bound = alias.asname or alias.name
+                    if not node.level and self._odoos(module + "." + alias.name, suite):
+                        self.odoo.add(bound)
+                    if alias.name == FACTS:
+                        self.facts.add(bound)
+                    elif module.split(".")[-1] == FACTS:
+                        self.facts_consts.add(bound)
+            elif isinstance(node, ast.Assign) and _is_thread_call(node.value):
+                self.threads.update(t.id for t in node.targets if isinstance(t, ast.Name))
+
+    @staticmethod
+    def _odoos(dotted, suite):
+        parts = dotted.split(".")
+        if parts[0] != "odoo":
+            return False
+        return not (len(parts) > 2 and parts[1] == "addons" and parts[2] in suite)
+
+    def odoo_module(self, node):
+        """``node`` is (an attribute of) a name bound by an import of Odoo."""
+        root, _attrs = _chain(node)
+        return isinstance(root, ast.Name) and root.id in self.odoo
+
+    def odoo_object(self, node):
+        """``node`` is one of Odoo's objects as the code names them: the environment, cursor or
+        registry (``env``, ``cr``, ``registry``, ``self.env``, ``env.cr``, ...) or the serving thread."""
+        root, attrs = _chain(node)
+        if _is_thread_call(root) or (isinstance(root, ast.Name) and root.id in self.threads | HANDLES):
+            return True
+        return bool(HANDLES & set(attrs))
+
+    def fact(self, node):
+        """``node`` names an ``odoo_facts`` constant (``odoo_facts.X``, ``facts.X`` or ``X``)."""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return node.value.id in self.facts
+        return isinstance(node, ast.Name) and node.id in self.facts_consts
+
+
+def _series_probes(tree, suite):
+    """``(line, what)`` of series probes: ``hasattr``/``getattr`` (by a name that is no
+    ``odoo_facts`` constant) or ``inspect`` on a module or object of Odoo's import; reads of
+    Odoo's version (``odoo.release`` imported, ``version_info``/``serie``/``major_version``/
+    ``version`` of an Odoo name); compat's own series answers (``compat.odoo_major``, ...)."""
+    names = _Bindings(tree, suite)
+    inspect_names = {"inspect"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "inspect":
+            inspect_names.update(a.asname or a.name for a in node.names)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = getattr(func, "id", None)
+            by_inspect = name in inspect_names or (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "inspect"
+            )
+            fact = name in PROBES and len(node.args) > 1 and names.fact(node.args[1])
+            if (name in PROBES or by_inspect) and names.odoo_module(node.args[0]) and not fact:
+                yield node.lineno, ast.unparse(node)[:80]
+        elif isinstance(node, ast.Attribute) and node.attr in SERIES_ATTRS and names.odoo_module(node.value):
+            yield node.lineno, ast.unparse(node)
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in SERIES_FACADE
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "compat"
+        ):
+            yield node.lineno, ast.unparse(node)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            dotted = [module] if module else [a.name for a in node.names]
+            if module == "odoo":
+                dotted = ["odoo." + a.name for a in node.names]
+            if any(d == "odoo.release" or d.startswith("odoo.release.") for d in dotted if d):
+                yield node.lineno, "odoo.release"
+
+
+def _odoo_attr_reads(tree, suite, names_facts=False):
+    """``(line, what)`` of reads of Odoo's objects by names that are no ``odoo_facts`` constant:
+    ``hasattr``/``getattr`` on the environment, cursor, registry or serving thread with any other
+    name (PEP 249 cursor attributes excepted), and werkzeug environ keys spelled as literals."""
+    names = _Bindings(tree, suite)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in PROBES and len(node.args) >= 2:
+            obj, attr = node.args[0], node.args[1]
+            if not names.odoo_object(obj) or names.fact(attr):
+                continue
+            root, attrs = _chain(obj)
+            cursor = getattr(root, "id", None) == "cr" or "cr" in attrs
+            if cursor and isinstance(attr, ast.Constant) and attr.value in DBAPI:
+                continue
+            yield node.lineno, ast.unparse(node)[:80]
+        elif (
+            not names_facts
+            and isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("werkzeug.")
+        ):
+            yield node.lineno, node.value
+
+
+def _model_names(addons_dir):
+    """Every model the suite defines (``_name = "..."`` in a class body)."""
+    out = set()
+    for path in Path(addons_dir).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    if (
+                        isinstance(stmt, ast.Assign)
+                        and any(getattr(t, "id", None) == "_name" for t in stmt.targets)
+                        and isinstance(stmt.value, ast.Constant)
+                    ):
+                        out.add(stmt.value.value)
+    return out
+
+
+def _private_overrides(tree, own_models):
+    """``(line, model.method)`` of private methods (``_x``, not the suite's ``_lo_x``) defined on an
+    extension (``_inherit``) of a model the suite does not define: hooks into Odoo's internals."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        inherits = []
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign) and any(
+                getattr(t, "id", None) == "_inherit" for t in stmt.targets
+            ):
+                value = stmt.value
+                items = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
+                inherits += [i.value for i in items if isinstance(i, ast.Constant)]
+        odoo_models = [m for m in inherits if m not in own_models]
+        if not odoo_models:
+            continue
+        for stmt in node.body:
+            if (
+                isinstance(stmt, ast.FunctionDef)
+                and stmt.name.startswith("_")
+                and not stmt.name.startswith(("_lo_", "__"))
+            ):
+                yield stmt.lineno, "%s.%s" % (odoo_models[0], stmt.name)
+
+
 def _core_may_import(target, own_core):
     """Core imports its own core, another addon's public Odoo-free core API, and no Odoo."""
     if target in ("odoo", "openerp"):
@@ -119,6 +317,8 @@ def check(addons_dir):
     """Every violation of the import rules under ``addons_dir``, as ``"<rule> <file>:<line> ..."``."""
     addons_dir = Path(addons_dir)
     facade = _facade(addons_dir)
+    suite = frozenset(a.name for a in _addons(addons_dir))
+    own_models = _model_names(addons_dir)
     out = []
     for addon in _addons(addons_dir):
         for path in sorted(addon.rglob("*.py")):
@@ -137,7 +337,7 @@ def check(addons_dir):
                 if parts[0] == "core" and not _core_may_import(target, own_core):
                     out.append("core-imports-odoo " + where % line + " " + target)
                 # 2. models and controllers use the compat facade only, never a module of it
-                if addon.name == MAIN and parts[0] in ("models", "controllers"):
+                if addon.name == MAIN and parts[0] in ("models", "controllers", "cli"):
                     if target.startswith("odoo.addons.%s.compat." % MAIN):
                         out.append("models-import-compat " + where % line + " " + target)
                     # which series runs is compat's knowledge: no probing Odoo's signatures here
@@ -156,7 +356,7 @@ def check(addons_dir):
                     )
                     if not own and rel.as_posix() != "%s/compat/__init__.py" % MAIN:
                         out.append("series-import " + where % line + " " + target)
-            if addon.name == MAIN and parts[0] in ("models", "controllers"):
+            if addon.name == MAIN and parts[0] in ("models", "controllers", "cli"):
                 for node in ast.walk(tree):
                     if (
                         isinstance(node, ast.Attribute)
@@ -171,6 +371,15 @@ def check(addons_dir):
             if addon.name == MAIN and parts[0] == "compat":
                 for line in _swallowed_imports(tree):
                     out.append("swallowed-import " + where % line)
+            # 5. the version rule: compat/ is the only place that knows Odoo's internals/version
+            elif not in_tests:
+                for line, what in _series_probes(tree, suite):
+                    out.append("series-probe " + where % line + " " + what)
+                for line, what in _odoo_attr_reads(tree, suite, names_facts=path.stem == FACTS):
+                    out.append("odoo-attr-read " + where % line + " " + what)
+                if addon.name == MAIN:
+                    for line, what in _private_overrides(tree, own_models):
+                        out.append("override-private " + where % line + " " + what)
     return out
 
 
@@ -224,8 +433,48 @@ def _tree(tmp_path, files):
     return addons
 
 
+# what the version rule allows outside compat/: odoo_facts constants, PEP 249 cursor attributes,
+# duck typing on the caller's objects, public ORM overrides, the suite's own private methods
+ALLOWED = {
+    MAIN + "/core/odoo_facts.py": 'THREAD_DBNAME = "dbname"\nPROXY = "werkzeug.proxy_fix.orig"\n',
+    MAIN + "/core/workflow.py": "import sys\nimport threading\nfrom . import metrics, odoo_facts\n"
+    "from .odoo_facts import THREAD_UID\n"
+    "thread = threading.current_thread()\n"
+    "db = getattr(thread, odoo_facts.THREAD_DBNAME, None)\n"
+    "uid = getattr(threading.current_thread(), THREAD_UID, None)\n"
+    "def written(cr):\n    return getattr(cr, 'rowcount', 1) != 0\n"
+    "def url(request):\n    return getattr(request, 'url', '')\n"
+    "OLD = sys.version_info < (3, 11)\n",
+    MAIN + "/observe.py": "from .core import metrics, odoo_facts\n"
+    "def count(cr):\n    return getattr(cr, odoo_facts.CURSOR_SQL_LOG_COUNT)\n"
+    "def run(env_or_records):\n    return getattr(env_or_records, 'env', env_or_records)\n",
+    MAIN + "/models/audit.py": "from odoo import models\n"
+    "class Cron(models.Model):\n    _inherit = 'ir.cron'\n"
+    "    def write(self, vals):\n        return super().write(vals)\n"
+    "    def _lo_record(self):\n        pass\n"
+    "class Own(models.Model):\n    _name = 'logistics.thing'\n"
+    "class OwnMore(models.Model):\n    _inherit = 'logistics.thing'\n"
+    "    def _dispatch_time(self):\n        pass\n",
+    MAIN + "/compat/odoo18/http.py": "from odoo import models, release\nimport inspect\n"
+    "NEW = hasattr(models, 'Constraint') or release.version_info[0] > 18\n"
+    "class Cron(models.Model):\n    _inherit = 'ir.cron'\n"
+    "    def _callback(self, name, action):\n        return getattr(self.env.cr, 'sql_log_count', 0)\n",
+    MAIN + "/tests/test_x.py": "from odoo import http, release\n"
+    "STATICS = hasattr(http.root, 'statics') and release.version_info[0] == 18\n",
+    "glue/models/__init__.py": "from odoo.addons.logistics_observability import observe\n"
+    "from odoo.addons.logistics_observability.core import metrics\n"
+    "from odoo import models\n"
+    "class Move(models.Model):\n    _inherit = 'account.move'\n    def _post(self, soft=True):\n"
+    "        return getattr(observe, 'run')\n",
+}
+
+
 def test_a_tree_that_keeps_the_rules_is_clean(tmp_path):
     assert check(_tree(tmp_path, {})) == []
+
+
+def test_what_the_version_rule_allows_is_clean(tmp_path):
+    assert check(_tree(tmp_path, ALLOWED)) == []
 
 
 @pytest.mark.parametrize(
@@ -278,6 +527,95 @@ def test_a_tree_that_keeps_the_rules_is_clean(tmp_path):
             {
                 MAIN + "/compat/odoo18/__init__.py": "try:\n    from . import http\n"
                 "except ImportError:\n    http = None\n"
+            },
+        ),
+        # 5. the version rule, outside compat/
+        (
+            "series-probe",
+            {
+                MAIN + "/models/sql_constraints.py": "from odoo import models\n"
+                "NEW = hasattr(models, 'Constraint')\n"
+            },
+        ),
+        (
+            "series-probe",
+            {"glue/models/__init__.py": "import odoo\nSQL = getattr(odoo.tools, 'SQL', None)\n"},
+        ),
+        (
+            "series-probe",
+            {
+                MAIN + "/observe.py": "import inspect\nfrom odoo.tools import sql\n"
+                "P = inspect.signature(sql.create_index)\n"
+            },
+        ),
+        (
+            "series-probe",
+            {
+                MAIN + "/hooks.py": "from inspect import signature\nfrom odoo import api\n"
+                "P = signature(api.Environment)\n"
+            },
+        ),
+        ("series-probe", {MAIN + "/controllers/main.py": "from odoo import release\n"}),
+        ("series-probe", {MAIN + "/models/thing.py": "from odoo.release import version_info\n"}),
+        ("series-probe", {"glue/models/__init__.py": "import odoo\nNEW = odoo.release.serie >= '19.0'\n"}),
+        (
+            "series-probe",
+            {MAIN + "/cli/__init__.py": "from odoo import service\nV = service.common.version\n"},
+        ),
+        (
+            "series-probe",
+            {MAIN + "/models/thing.py": "from .. import compat\nNEW = compat.odoo_major() >= 19\n"},
+        ),
+        (
+            "odoo-attr-read",
+            {MAIN + "/observe.py": "def count(cr):\n    return getattr(cr, 'sql_log_count', 0)\n"},
+        ),
+        (
+            "odoo-attr-read",
+            {
+                MAIN + "/core/workflow.py": "import threading\nt = threading.current_thread()\n"
+                "DB = getattr(t, 'dbname', None)\n"
+            },
+        ),
+        (
+            "odoo-attr-read",
+            {
+                MAIN + "/core/workflow.py": "from threading import current_thread\n"
+                "U = hasattr(current_thread(), 'uid')\n"
+            },
+        ),
+        (
+            "odoo-attr-read",
+            {
+                MAIN
+                + "/models/thing.py": "class A:\n    def f(self):\n        return hasattr(self.env, 'su')\n"
+            },
+        ),
+        (
+            "odoo-attr-read",
+            {"glue/models/__init__.py": "def f(registry):\n    return getattr(registry, 'ready')\n"},
+        ),
+        (
+            "odoo-attr-read",
+            {
+                MAIN + "/controllers/main.py": "def peer(environ):\n"
+                "    return environ.get('werkzeug.proxy_fix.orig')\n"
+            },
+        ),
+        (
+            "override-private",
+            {
+                MAIN + "/models/thing.py": "from odoo import models\nclass Cron(models.Model):\n"
+                "    _inherit = 'ir.cron'\n    def _callback(self, name, action):\n"
+                "        return super()._callback(name, action)\n"
+            },
+        ),
+        (
+            "override-private",
+            {
+                MAIN + "/observe.py": "from odoo import models\nclass Users(models.Model):\n"
+                "    _inherit = ['res.users']\n    @classmethod\n    def _login(cls, db, credential, env):\n"
+                "        pass\n"
             },
         ),
     ],

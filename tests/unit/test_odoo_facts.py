@@ -69,3 +69,12 @@ def test_a_fact_that_drifted_fails(tmp_path):
     )
     fact = next(c for c in odoo_facts.CHECKS if c[0] == "CRON_FAILURE_COUNT")
     assert not re.search(fact[2], _source(tmp_path, fact[1]))
+
+
+def test_a_renamed_cursor_counter_fails(tmp_path):
+    (tmp_path / "odoo").mkdir()
+    (tmp_path / "odoo" / "sql_db.py").write_text(
+        "class Cursor:\n    def execute(self):\n        self.sql_count += 1\n"
+    )
+    fact = next(c for c in odoo_facts.CHECKS if c[0] == "CURSOR_SQL_LOG_COUNT")
+    assert not re.search(fact[2], _source(tmp_path, fact[1]))

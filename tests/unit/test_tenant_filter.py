@@ -7,7 +7,7 @@ from logistics_observability.core.collectors import tenant
 def test_db_filter():
     names = ["a1", "a2", "b1"]
     assert tenant.db_filter(names) == names
-    assert tenant.db_filter(names, db_name="a2,b1") == ["a2", "b1"]
+    assert tenant.db_filter(names, db_names=["a2", " b1", ""]) == ["a2", "b1"]
     assert tenant.db_filter(names, dbfilter="^a") == ["a1", "a2"]
     assert tenant.db_filter(names, dbfilter="^%d$") == names  # host-dependent: cannot exclude
 

@@ -73,6 +73,35 @@ def test_fail_discard_nested_and_sql_count():
     assert counts[-1] == 7  # sum of SQL queries
 
 
+def test_cursor_sql_count_reads_odoos_counter_and_logs_a_missing_one_once(monkeypatch, caplog):
+    from logistics_observability.core import odoo_facts
+
+    class Cursor:
+        pass
+
+    cr = Cursor()
+    setattr(cr, odoo_facts.CURSOR_SQL_LOG_COUNT, 3)
+    counter = workflow.cursor_sql_counter(cr)
+    with workflow.start("label_print", tenant="t5", sql_counter=counter):
+        setattr(cr, odoo_facts.CURSOR_SQL_LOG_COUNT, 8)
+    fam = {f.name: f for f in metrics.collect(run_collectors=False)}["odoo_workflow_sql_queries"]
+    ((counts,),) = [(c,) for lv, c in fam.samples if lv == ("t5", "label_print")]
+    assert counts[-1] == 5
+
+    # a renamed counter upstream: no SQL count recorded (not zeros), one warning per process
+    monkeypatch.setattr(workflow, "_sql_count_missing", [])
+    renamed = Cursor()
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            with workflow.start("label_print", tenant="t6", sql_counter=workflow.cursor_sql_counter(renamed)):
+                pass
+    assert value("odoo_workflow_runs_total", tenant="t6", workflow="label_print", outcome="success") == 3
+    fam = {f.name: f for f in metrics.collect(run_collectors=False)}["odoo_workflow_sql_queries"]
+    assert not [lv for lv, _c in fam.samples if lv == ("t6", "label_print")]
+    warnings = [r for r in caplog.records if odoo_facts.CURSOR_SQL_LOG_COUNT in r.getMessage()]
+    assert len(warnings) == 1, warnings
+
+
 def test_invalid_custom_name_is_refused_and_builtins_known():
     with pytest.raises(ValueError):
         workflow.register("Bad Name")

@@ -24,7 +24,6 @@ from odoo.addons.logistics_observability.core import (  # pylint: disable=odoo-a
     backup_status,
 )
 from odoo.cli import Command
-from odoo.cli.command import commands as odoo_commands
 
 _logger = logging.getLogger(__name__)
 
@@ -115,7 +114,3 @@ class ObservabilityBackup(Command):
                 sys.stdout.write(
                     "recorded %s %s run %s in %s\n" % (values["kind"], values["status"], run_id, dbname)
                 )
-
-
-# The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).
-odoo_commands.setdefault("observability-backup", ObservabilityBackup)

@@ -19,7 +19,6 @@ import sys
 # Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
 from odoo.addons.logistics_observability import compat, hooks  # pylint: disable=odoo-addons-relative-import
 from odoo.cli import Command
-from odoo.cli.command import commands as odoo_commands
 
 _logger = logging.getLogger(__name__)
 
@@ -43,7 +42,3 @@ class ObservabilityServer(Command):
         if not armed:
             hooks.post_load()
         server.main(cmdargs)
-
-
-# The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).
-odoo_commands.setdefault("observability-server", ObservabilityServer)

@@ -33,7 +33,6 @@ import odoo
 # Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
 from odoo.addons.logistics_observability.core import synthetic  # pylint: disable=odoo-addons-relative-import
 from odoo.cli import Command
-from odoo.cli.command import commands as odoo_commands
 
 _logger = logging.getLogger(__name__)
 
@@ -225,7 +224,3 @@ class SyntheticTargets(Command):
             requests.post(url, timeout=RELOAD_TIMEOUT).raise_for_status()
         except requests.RequestException as exc:
             _logger.error("synthetic_targets: reload %s failed: %s", url, exc)
-
-
-# The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).
-odoo_commands.setdefault("synthetic-targets", SyntheticTargets)

@@ -75,6 +75,22 @@ def date_interval(wanted):
     return next((interval for interval in coarser if interval in accepted), wanted)
 
 
+def sql_constraints(namespace, constraints):
+    """Declare the SQL ``constraints`` (``(name, definition, message)`` tuples) in the model class
+    body ``namespace`` the way the running series reads them (``models/sql_constraints.py``)."""
+    version.schema.sql_constraints(namespace, constraints)
+
+
+def db_names(options):
+    """The databases Odoo's ``db_name`` option names, as a list (``options``: Odoo's configuration)."""
+    return version.options.db_names(options)
+
+
+def command_aliases(name):
+    """The other names the running series' ``odoo-bin`` accepts for the command ``name``."""
+    return version.commands.aliases(name)
+
+
 def early_logging(then):
     """Make Odoo's next configuration parse (``odoo-bin observability_server`` runs Odoo's
     ``server`` command next) set up its logging in the configured format before it logs

@@ -38,12 +38,14 @@ def tenant_collector():
 def install():
     import odoo
 
+    from . import db_names  # the facade: which shape the running series gives ``db_name``
+
     options = odoo.tools.config
     params = db_params(options)
 
     def filter_fn(names):
         return tenant.db_filter(
-            names, options.get("db_name"), options.get("dbfilter"), obs_config.current().tenant_exclude
+            names, db_names(options), options.get("dbfilter"), obs_config.current().tenant_exclude
         )
 
     tenants = tenant.TenantCollector(params, filter_fn, ttl=TENANT_TTL)

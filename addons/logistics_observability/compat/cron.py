@@ -54,7 +54,7 @@ def observed_callback(cron, callback, cron_name, server_action_id):
         label = cron_label(cron)
         delay = _start_delay(cron)
         cr = cron.env.cr
-        sql0 = getattr(cr, "sql_log_count", 0)
+        sql0 = core_workflow.cursor_sql_count(cr)
     except Exception:
         _logger.debug("cannot observe cron %s", cron_name, exc_info=True)
         return callback(cron_name, server_action_id)
@@ -65,7 +65,8 @@ def observed_callback(cron, callback, cron_name, server_action_id):
         outcome = core_workflow.SUCCESS
         return result
     finally:
-        sql = max(0, getattr(cr, "sql_log_count", 0) - sql0)
+        sql1 = core_workflow.cursor_sql_count(cr) if sql0 is not None else None
+        sql = max(0, sql1 - sql0) if sql1 is not None else None
         core_workflow.record_cron(
             tenant,
             label,

@@ -4,12 +4,12 @@ from odoo import http
 from odoo.http import request
 
 from ..core import config as obs_config
-from ..core import exposition
+from ..core import exposition, odoo_facts
 
 
 def _peer(environ):
     # with proxy_mode, Odoo rewrites REMOTE_ADDR from X-Forwarded-For: use the socket peer
-    orig = environ.get("werkzeug.proxy_fix.orig") or {}
+    orig = environ.get(odoo_facts.ENVIRON_PROXY_FIX_ORIG) or {}
     return orig.get("REMOTE_ADDR") or environ.get("REMOTE_ADDR")
 
 

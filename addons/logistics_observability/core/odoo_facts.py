@@ -1,11 +1,13 @@
 """What the Odoo-free core knows of Odoo: names only, each checked against Odoo's source.
 
 Core never imports Odoo, yet a few of its reads depend on names Odoo chose: attributes
-Odoo sets on the serving thread or on log records, and tables and columns its
-collectors read over their own connections. They live here, one constant each, so a
-new Odoo series is checked in one place: ``tests/test_odoo_facts.py`` finds every fact
-in the 18.0 and 19.0 source trees (and is skipped loudly where a tree is absent).
-Everything that needs Odoo's objects (not just its names) stays in ``compat/``.
+Odoo sets on the serving thread, its cursor or log records, a key it leaves in a request's
+environ, and tables and columns its collectors read over their own connections. They live
+here, one constant each, so a new Odoo series is checked in one place:
+``tests/test_odoo_facts.py`` finds every fact in the 18.0 and 19.0 source trees (and is
+skipped loudly where a tree is absent). Code outside ``compat/`` (``observe.py``, the
+controllers) reads Odoo's attributes through these constants too (``tests/test_architecture.py``,
+``odoo-attr-read``). Everything that needs Odoo's objects (not just its names) stays in ``compat/``.
 """
 
 import re
@@ -18,6 +20,15 @@ THREAD_UID = "uid"
 #: SQL statements and seconds of the current request (``Cursor.execute``)
 THREAD_QUERY_COUNT = "query_count"
 THREAD_QUERY_TIME = "query_time"
+
+# --- attributes of Odoo's database cursor (odoo/sql_db.py ``Cursor``; test cursors delegate) ------
+#: statements executed on the cursor so far (``Cursor.execute``): a workflow's or cron run's SQL count
+CURSOR_SQL_LOG_COUNT = "sql_log_count"
+
+# --- the WSGI environ of a request (odoo/http.py, behind werkzeug's ``ProxyFix`` in proxy_mode) ----
+#: werkzeug's ``ProxyFix`` keeps the environ values it rewrote (``REMOTE_ADDR``: the socket peer)
+#: in this dict; Odoo applies ``ProxyFix`` in ``proxy_mode`` and keeps the key in the environ
+ENVIRON_PROXY_FIX_ORIG = "werkzeug.proxy_fix.orig"
 
 # --- werkzeug access log records (odoo/netsvc.py ``PerfFilter``) ---------------------------------
 #: ``"<queries> <sql seconds> <other seconds>"`` set on every werkzeug record of a request
@@ -47,6 +58,13 @@ CHECKS = (
     ("THREAD_UID", "odoo/http.py", r"current_thread\(\)\.%s\s*=" % THREAD_UID),
     ("THREAD_QUERY_COUNT", "odoo/sql_db.py", r"current_thread\.%s\s*\+=\s*1" % THREAD_QUERY_COUNT),
     ("THREAD_QUERY_TIME", "odoo/sql_db.py", r"current_thread\.%s\s*\+=" % THREAD_QUERY_TIME),
+    ("CURSOR_SQL_LOG_COUNT", "odoo/sql_db.py", r"\n        self\.%s \+= 1\n" % CURSOR_SQL_LOG_COUNT),
+    (
+        "ENVIRON_PROXY_FIX_ORIG",
+        "odoo/http.py",
+        r"key in \[%swsgi\.url_scheme%s, %s%s%s\]" % (_Q, _Q, _Q, re.escape(ENVIRON_PROXY_FIX_ORIG), _Q),
+    ),
+    ("ENVIRON_PROXY_FIX_ORIG", "odoo/http.py", r"\n\s+ProxyFix\(fake_app\)\(environ, "),
     ("RECORD_PERF_INFO", "odoo/netsvc.py", r"record\.%s = '%%s %%s %%s'" % RECORD_PERF_INFO),
     (
         "ACCESS_LOGGER",

@@ -233,7 +233,8 @@ class Run:
         if self.sql_counter is None:
             return None
         try:
-            return int(self.sql_counter())
+            count = self.sql_counter()
+            return None if count is None else int(count)
         except Exception:
             return None
 
@@ -298,6 +299,34 @@ class Run:
         except Exception:
             _logger.debug("workflow run exit failed", exc_info=True)
         return False
+
+
+_sql_count_missing = []
+
+
+def cursor_sql_count(cr):
+    """SQL statements executed so far on Odoo's cursor ``cr`` (its ``sql_log_count``, an
+    :mod:`odoo_facts` name), or ``None`` when the cursor has no such counter: the run then records
+    no SQL count (never a 0 that would hide a rename), and the first miss is logged once per process.
+    """
+    try:
+        return int(getattr(cr, odoo_facts.CURSOR_SQL_LOG_COUNT))
+    except AttributeError:
+        if not _sql_count_missing:
+            _sql_count_missing.append(True)
+            _logger.warning(
+                "Odoo's cursor has no %r counter: SQL counts of workflow and cron runs are not recorded",
+                odoo_facts.CURSOR_SQL_LOG_COUNT,
+            )
+        return None
+    except Exception:
+        _logger.debug("cannot read the cursor's SQL count", exc_info=True)
+        return None
+
+
+def cursor_sql_counter(cr):
+    """A running count of the SQL statements executed on Odoo's cursor ``cr`` (``sql_counter``)."""
+    return lambda: cursor_sql_count(cr)
 
 
 def start(name, tenant=None, reference=None, sql_counter=None, start_delay=None, on_finish=None):

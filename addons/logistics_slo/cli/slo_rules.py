@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import odoo
+from odoo.addons.logistics_observability.cli import register_aliases
 
 # Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
 from odoo.addons.logistics_slo.core import (  # pylint: disable=odoo-addons-relative-import
@@ -26,7 +27,6 @@ from odoo.addons.logistics_slo.core import (  # pylint: disable=odoo-addons-rela
 )
 from odoo.addons.logistics_slo.core import rules as core_rules  # pylint: disable=odoo-addons-relative-import
 from odoo.cli import Command
-from odoo.cli.command import commands as odoo_commands
 
 _logger = logging.getLogger(__name__)
 
@@ -173,5 +173,5 @@ class SloRules(Command):
         return 0
 
 
-# The 18.0 spelling, still accepted there (19.0 takes only names matching the module, [a-z0-9_]).
-odoo_commands.setdefault("slo-rules", SloRules)
+# the other spellings the running series accepts (18.0: ``slo-rules``), as compat knows them
+register_aliases(SloRules)

@@ -9,6 +9,7 @@ modules of ``compat/``; what differs is here: ``server`` (graceful reload), ``se
 
 from .. import collectors, cron, exporters, http, ledger, log, modules, outbound
 from .. import security_common  # model hooks the same on every series, no install()
+from . import commands  # the other names odoo-bin accepts for a command
 from . import schema, security  # security: model hooks (res.users, res.groups, API keys), no install()
 from . import views  # what the web client accepts in a view's arch, no install()
 from . import options, rpc, server  # options: declared on import, before Odoo reads its file

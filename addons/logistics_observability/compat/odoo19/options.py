@@ -1,4 +1,5 @@
-"""Odoo 19.0 configuration: the suite's ``observability_*`` keys made known to Odoo's parser.
+"""Odoo 19.0 configuration: the suite's ``observability_*`` keys made known to Odoo's parser,
+and ``db_name`` read as the list 19.0 makes of it.
 
 19.0 warns "unknown option ... stored as-is" for every key of the configuration file it does not
 index. Declared as file-only options (no command-line flag, no default) they are read as strings,
@@ -25,6 +26,14 @@ def declare():
             continue
         option_class(dest=name, my_default=None, env_name=env_name)
         config._default_options.setdefault(name, None)
+
+
+def db_names(options):
+    """19.0 parses ``db_name`` (``-d``, ``PGDATABASE``, the file) into a list of names."""
+    value = options.get("db_name") or ()
+    if isinstance(value, str):  # set in code rather than parsed
+        value = value.split(",")
+    return [name.strip() for name in value if name and name.strip()]
 
 
 def install():

@@ -65,10 +65,10 @@ SELECT coalesce(channel, 'root'), state, count(*),
 MAIL_SQL = "SELECT coalesce(state, 'unknown'), count(*) FROM %s GROUP BY 1" % facts.MAIL_TABLE
 
 
-def db_filter(names, db_name=None, dbfilter=None, exclude=None):
-    """The tenant databases among ``names``: Odoo's ``db_name`` (a comma-separated string in
-    18.0, a list in 19.0) and
-    ``dbfilter`` options, then the suite's ``observability_tenant_exclude`` pattern.
+def db_filter(names, db_names=None, dbfilter=None, exclude=None):
+    """The tenant databases among ``names``: Odoo's ``db_name`` option (``db_names``: the list of
+    names it gives, as ``compat`` reads it for the running series) and ``dbfilter`` option, then
+    the suite's ``observability_tenant_exclude`` pattern.
 
     A ``dbfilter`` using ``%h``/``%d`` depends on the request's host: a database is kept when
     some host could select it (``%d`` stands for any name without a dot, ``%h`` for any host),
@@ -77,9 +77,8 @@ def db_filter(names, db_name=None, dbfilter=None, exclude=None):
     no tenants (templates, staging copies).
     """
     names = list(names)
-    if db_name:
-        parts = db_name if isinstance(db_name, list | tuple) else str(db_name).split(",")
-        wanted = {str(n).strip() for n in parts if str(n).strip()}
+    if db_names:
+        wanted = {str(n).strip() for n in db_names if str(n).strip()}
         names = [n for n in names if n in wanted]
     if dbfilter:
         pattern = _compile(str(dbfilter).replace("%h", "[^:]*").replace("%d", "[^.]*"))
