@@ -220,8 +220,11 @@ DESIGN_BASES = [
     ADDONS,
     MAIN_ADDON,
     MAIN_ADDON / "core",
+    MAIN_ADDON / "core" / "collectors",
     MAIN_ADDON / "compat",
     MAIN_ADDON / "cli",
+    ADDONS / "logistics_slo",
+    ADDONS / "logistics_slo" / "core",
 ]
 
 

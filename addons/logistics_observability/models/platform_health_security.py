@@ -2,22 +2,14 @@
 Synthetic checks."""
 
 import datetime
-import logging
 
 from odoo import api, fields, models
 
-from ..core import security
-
-_logger = logging.getLogger(__name__)
+from ..core import health_cards, security
 
 
 class LogisticsPlatformHealth(models.AbstractModel):
     _inherit = "logistics.platform.health"
-
-    _failed_logins_warn = 20
-    _failed_logins_fail = 200
-
-    _recent_change_warn_hours = 1  # a change this recent is the first suspect of any incident
 
     @api.model
     def get_cards(self):
@@ -28,21 +20,8 @@ class LogisticsPlatformHealth(models.AbstractModel):
             ("changes", _("Recent changes"), self._card_changes),
             ("synthetic", _("Synthetic checks"), self._card_synthetic),
         ):
-            try:
-                with self.env.cr.savepoint():
-                    cards.append(method())
-            except Exception as exc:  # one broken check must not hide the other cards
-                _logger.warning("platform health card %s failed: %s", key, exc)
-                cards.append(
-                    self._card(
-                        key,
-                        title,
-                        "fail",
-                        _("Check failed: %s") % type(exc).__name__,
-                        _("Read the Odoo server log for the error."),
-                    )
-                )
-        return sorted(cards, key=lambda c: (c["sequence"], c["key"]))
+            cards.append(self._safe_card(key, title, method))
+        return self._sorted_cards(cards)
 
     def _card_synthetic(self):
         """Inside-out checks' last results; outside-in ones are probed by the blackbox exporter."""
@@ -126,7 +105,7 @@ class LogisticsPlatformHealth(models.AbstractModel):
             )
         latest = recent[0]
         age = (fields.Datetime.now() - latest.create_date).total_seconds()
-        state = "warn" if age < self._recent_change_warn_hours * 3600 else "pass"
+        state = health_cards.recent_change_state(age, self._thresholds())
         label = _(
             "%(kind)s %(operation)s %(target)s",
             kind=latest.kind,
@@ -179,32 +158,11 @@ class LogisticsPlatformHealth(models.AbstractModel):
         keys_week = Audit.search_count(
             [("event", "=", security.API_KEY_CREATED), ("create_date", ">=", week)]
         )
-        states, reasons, action = [], [], ""
-        if failed >= self._failed_logins_fail:
-            states.append("fail")
-            reasons.append(_("%d failed logins in 24 h") % failed)
-            action = _("Find the source IPs in the auth_attempt log events and block them at the proxy.")
-        elif failed >= self._failed_logins_warn:
-            states.append("warn")
-            reasons.append(_("%d failed logins in 24 h") % failed)
-            action = _("Check the auth_attempt log events: one user mistyping, or someone guessing?")
-        if admins_day:
-            states.append("warn")
-            reasons.append(_("%d administrator rights granted in 24 h") % admins_day)
-            action = action or _("Confirm each new administrator in Security Audit with whoever granted it.")
-        state = max(states, key=("pass", "warn", "fail").index) if states else "pass"
-        details = [
-            (_("Failed logins (24 h)"), failed),
-            (_("New administrators (7 d)"), admins_week),
-            (_("New API keys (7 d)"), keys_week),
-        ]
+        verdict = health_cards.security(_, failed, admins_day, admins_week, keys_week, self._thresholds())
         return self._card(
             "security",
             _("Security"),
-            state,
-            "; ".join(reasons) or _("No unusual login failures or privilege changes."),
-            action,
-            details,
+            *verdict,
             sequence=80,
             menu="logistics_observability.action_audit_event",
         )

@@ -6,7 +6,7 @@ whether or not ``queue_job`` / ``mail`` are installed in this database.
 
 from odoo import api, fields, models
 
-from ..core.collectors import tenant as tenant_sql
+from ..core.collectors import tenant_sql
 
 
 class LogisticsQueueDepth(models.TransientModel):

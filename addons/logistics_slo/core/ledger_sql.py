@@ -49,6 +49,19 @@ ON CONFLICT (hour, workflow, outcome) DO UPDATE
 """
 
 
+# -- what the SLO model reads besides the segments ------------------------------------------
+#: modules whose default SLOs apply
+INSTALLED_MODULES_SQL = (
+    "SELECT name FROM ir_module_module WHERE state IN ('installed', 'to install', 'to upgrade')"
+)
+#: workflows with ledger traffic
+LEDGER_WORKFLOWS_SQL = "SELECT DISTINCT workflow FROM logistics_workflow_ledger"
+#: the rollup's last hour (None before the first rollup)
+LAST_ROLLED_HOUR_SQL = "SELECT max(hour) FROM logistics_slo_ledger_hourly"
+#: the minute ledger's first hour (None when empty)
+FIRST_LEDGER_HOUR_SQL = "SELECT date_trunc('hour', min(minute)) FROM logistics_workflow_ledger"
+
+
 class SegmentCache:
     """Bounded memo of settled hourly segments (rolled-up hours do not change).
 

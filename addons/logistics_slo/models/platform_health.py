@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 
 
 class LogisticsPlatformHealth(models.AbstractModel):
@@ -7,26 +7,12 @@ class LogisticsPlatformHealth(models.AbstractModel):
     @api.model
     def get_cards(self):
         cards = super().get_cards()
-        try:
-            with self.env.cr.savepoint():
-                state, reason, action, details = self.env["logistics.slo"].get_dashboard_card()
-        except Exception as exc:  # the SLO card must not break the dashboard
-            state, reason, action, details = (
-                "fail",
-                _("Check failed: %s") % type(exc).__name__,
-                _("Read the Odoo server log for the error."),
-                [],
-            )
-        cards.append(
-            self._card(
-                "slo",
-                _("SLOs"),
-                state,
-                reason,
-                action,
-                details,
-                sequence=70,
-                menu="logistics_slo.action_logistics_slo",
-            )
-        )
-        return sorted(cards, key=lambda c: (c["sequence"], c["key"]))
+        _ = self.env._
+        menu = "logistics_slo.action_logistics_slo"
+
+        def card():
+            state, reason, action, details = self.env["logistics.slo"].get_dashboard_card()
+            return self._card("slo", _("SLOs"), state, reason, action, details, sequence=70, menu=menu)
+
+        cards.append(self._safe_card("slo", _("SLOs"), card, sequence=70, menu=menu))
+        return self._sorted_cards(cards)

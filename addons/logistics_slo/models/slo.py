@@ -2,14 +2,12 @@ import datetime
 import json
 import logging
 
-from markupsafe import Markup
-
 from odoo import _, api, fields, models
 from odoo.addons.logistics_observability.models.sql_constraints import sql_constraints
 from odoo.exceptions import ValidationError
 
 from .. import snapshot
-from ..core import ledger_sql, slo_math
+from ..core import ledger_sql, report_html, slo_math, windows
 from ..core import rules as core_rules
 from ..core.ledger_sql import HOURLY_DDL, LEDGER, ROLLUP_SQL
 
@@ -36,11 +34,6 @@ DEFAULTS = [
     ("delivery", "Carrier calls success", "carrier_call", "success_ratio", None, 0.99),
     ("base", "Scheduled actions on time (5 min grace)", "cron", "cron_on_time", 300.0, 0.99),
 ]
-
-
-def _table_exists(cr, name):
-    cr.execute("SELECT to_regclass(%s)", (name,))
-    return bool(cr.fetchone()[0])
 
 
 class LogisticsSlo(models.Model):
@@ -162,13 +155,11 @@ class LogisticsSlo(models.Model):
     def _create_defaults(self):
         """Default SLOs for the workflows present (installed addons or ledger traffic)."""
         cr = self.env.cr
-        cr.execute(
-            "SELECT name FROM ir_module_module " "WHERE state IN ('installed', 'to install', 'to upgrade')"
-        )
+        cr.execute(ledger_sql.INSTALLED_MODULES_SQL)
         installed = {r[0] for r in cr.fetchall()}
         seen = set()
-        if _table_exists(cr, LEDGER):
-            cr.execute("SELECT DISTINCT workflow FROM logistics_workflow_ledger")
+        if ledger_sql.table_exists(cr, LEDGER):
+            cr.execute(ledger_sql.LEDGER_WORKFLOWS_SQL)
             seen = {r[0] for r in cr.fetchall()}
         existing = set(self.with_context(active_test=False).search([]).mapped("key"))
         vals = []
@@ -196,13 +187,13 @@ class LogisticsSlo(models.Model):
     def _refresh_rollup(self):
         """Re-aggregate the minute ledger into whole hours from the last rolled hour on."""
         cr = self.env.cr
-        if not _table_exists(cr, LEDGER):
+        if not ledger_sql.table_exists(cr, LEDGER):
             return False
         cr.execute(HOURLY_DDL)
-        cr.execute("SELECT max(hour) FROM logistics_slo_ledger_hourly")
+        cr.execute(ledger_sql.LAST_ROLLED_HOUR_SQL)
         last = cr.fetchone()[0]
         if last is None:
-            cr.execute("SELECT date_trunc('hour', min(minute)) FROM logistics_workflow_ledger")
+            cr.execute(ledger_sql.FIRST_LEDGER_HOUR_SQL)
             last = cr.fetchone()[0]
             if last is None:
                 return True
@@ -218,30 +209,14 @@ class LogisticsSlo(models.Model):
     @api.model
     def _segment_counts(self, segments):
         """Counts per segment: hourly segments from the rollup, the others from the minute ledger."""
-        # the rollup re-aggregates its last hour on every run: older hours are settled
-        settled = slo_math.floor_hour(datetime.datetime.utcnow()) - datetime.timedelta(hours=1)
+        settled = windows.settled_before(datetime.datetime.utcnow())
         return ledger_sql.segment_counts(self.env.cr, self.env.cr.dbname, segments, settled)
 
     def _window_counts(self, now):
         """{slo id: {window name: Counts}} with one pair of queries for all SLOs."""
-        edge = slo_math.window_edge(now)
-        windows = dict(slo_math.BURN_WINDOWS)
-        for days in set(self.mapped("window_days")):
-            windows["slo_%d" % days] = days * 86400
-        segments, membership = slo_math.plan_segments(edge, windows)
-        per_segment = self._segment_counts(segments)
-        by_window = {}
-        for name, idxs in membership.items():
-            acc = slo_math.Counts()
-            for i in idxs:
-                acc.merge(per_segment[i])
-            by_window[name] = acc
-        out = {}
-        for rec in self:
-            counts = {name: by_window[name] for name, _s in slo_math.BURN_WINDOWS}
-            counts["slo"] = by_window["slo_%d" % rec.window_days]
-            out[rec.id] = counts
-        return out
+        segments, membership = windows.refresh_plan(now, self.mapped("window_days"))
+        by_window = windows.window_counts(membership, self._segment_counts(segments))
+        return {rec.id: windows.slo_counts(by_window, rec.window_days) for rec in self}
 
     def compute_state(self, now=None):
         """Evaluate these SLOs from the ledger; returns {id: state dict} without writing."""
@@ -341,24 +316,8 @@ class LogisticsSlo(models.Model):
         self.ensure_one()
         now = now or datetime.datetime.utcnow()
         defn = slo_math.normalize(self._definition())
-        edge = slo_math.window_edge(now)
-        current_hour = slo_math.floor_hour(edge - datetime.timedelta(seconds=1))
-        year, month = now.year, now.month
-        bounds = []
-        for _i in range(months):
-            bounds.append(slo_math.month_bounds(year, month))
-            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-        segments = []
-        for start, end in bounds:
-            hourly_end = min(end, current_hour)
-            segments.append((start, max(start, hourly_end), "hourly"))
-            segments.append((max(start, current_hour), max(start, min(end, edge)), "minute"))
-        counts = self._segment_counts(segments)
-        rows = []
-        for i, (start, end) in enumerate(bounds):
-            merged = slo_math.Counts().merge(counts[2 * i]).merge(counts[2 * i + 1])
-            rows.append(slo_math.month_report_row(defn, merged, start, end))
-        return rows
+        bounds, segments = windows.month_plan(now, months)
+        return windows.month_rows(defn, bounds, self._segment_counts(segments))
 
     @api.depends("objective", "state_json")
     def _compute_month_report_html(self):
@@ -366,43 +325,7 @@ class LogisticsSlo(models.Model):
             if not rec.id or not isinstance(rec.id, int):
                 rec.month_report_html = False
                 continue
-            rows = rec.month_report(months=6)
-            body = []
-            for row in rows:
-                met = row["met"]
-                badge = (
-                    ("text-muted", _("no data"))
-                    if met is None
-                    else (("text-success", _("met")) if met else ("text-danger", _("missed")))
-                )
-                body.append(
-                    Markup(
-                        "<tr><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td>"
-                        "<td class='text-end'>%s</td><td class='text-end'>%s</td><td class='%s'>%s</td></tr>"
-                    )
-                    % (
-                        row["month"],
-                        row["total"],
-                        row["bad"],
-                        "%.4f %%" % (row["sli"] * 100) if row["sli"] is not None else "-",
-                        "%.0f %%" % (row["budget_consumed"] * 100),
-                        badge[0],
-                        badge[1],
-                    )
-                )
-            rec.month_report_html = Markup(
-                "<table class='table table-sm o_slo_month_report'><thead><tr><th>%s</th>"
-                "<th class='text-end'>%s</th><th class='text-end'>%s</th><th class='text-end'>%s</th>"
-                "<th class='text-end'>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
-            ) % (
-                _("Month"),
-                _("Events"),
-                _("Bad"),
-                _("SLI"),
-                _("Budget used"),
-                _("Objective"),
-                Markup("").join(body),
-            )
+            rec.month_report_html = report_html.month_table(self.env._, rec.month_report(months=6))
 
     def get_chart_data(self):
         """Data of the form's charts: daily SLI, budget burn-down and burn rates vs tiers."""
@@ -410,33 +333,8 @@ class LogisticsSlo(models.Model):
         self.check_access("read")
         now = datetime.datetime.utcnow()
         defn = slo_math.normalize(self._definition())
-        edge = slo_math.window_edge(now)
-        current_hour = slo_math.floor_hour(edge - datetime.timedelta(seconds=1))
-        start_day = (current_hour - datetime.timedelta(days=defn["window_days"] - 1)).replace(hour=0)
-        segments = []
-        day = start_day
-        while day <= current_hour:
-            end = min(day + datetime.timedelta(days=1), current_hour)
-            segments.append((day, max(day, end), "hourly"))
-            day += datetime.timedelta(days=1)
-        segments.append((current_hour, edge, "minute"))
-        counts = self._segment_counts(segments)
-        counts[-2].merge(counts[-1])
-        budget = 1.0 - defn["objective"]
-        daily, cum_good, cum_total = [], 0, 0
-        for (start, _end, _src), cnt in zip(segments[:-1], counts[:-1], strict=False):
-            good, total = slo_math.good_total(defn, cnt)
-            cum_good += good
-            cum_total += total
-            remaining = 1.0 - ((cum_total - cum_good) / (budget * cum_total)) if cum_total else 1.0
-            daily.append(
-                {
-                    "day": start.strftime("%m-%d"),
-                    "sli": slo_math.ratio(good, total),
-                    "total": total,
-                    "budget_remaining": remaining,
-                }
-            )
+        segments = windows.daily_plan(now, defn["window_days"])
+        daily = windows.daily_series(defn, segments, self._segment_counts(segments))
         state = json.loads(self.state_json) if self.state_json else {}
         factors = slo_math.tier_factors(defn["window_days"])
         burn = [
