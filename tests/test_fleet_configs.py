@@ -3,6 +3,7 @@ offline: rendering, the taxonomy and dedup invariants, vmalert's and promtool's 
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import fleet_stack
 import odoo_harness
@@ -95,3 +96,73 @@ def test_promtool_accepts_the_prometheus_agent_config(tmp_path):
         text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+FLEET_COMPOSE = FLEET / "docker-compose.fleet.yml"
+PER_DEPLOYMENT = ("-httpListenAddr=", "-storageDataPath=", "-remoteWrite.tmpDataPath=")
+COMPONENT_OF = {"victoriametrics": "victoria-metrics", "vmalert": "vmalert"}
+
+
+def _shipped_flags(command):
+    return [flag for flag in command if not flag.startswith(PER_DEPLOYMENT)]
+
+
+@pytest.fixture(scope="module")
+def merged():
+    """docker-compose.yml + deploy/fleet/docker-compose.fleet.yml as docker-compose merges them."""
+    compose_bin = shutil.which("docker-compose")
+    if not compose_bin:
+        pytest.skip("docker-compose NOT INSTALLED (scripts/bootstrap.sh installs it): not validated")
+    args = [compose_bin, "-f", "docker-compose.yml", "-f", str(FLEET_COMPOSE.relative_to(odoo_harness.ROOT))]
+    check = subprocess.run([*args, "config", "-q"], capture_output=True, text=True, cwd=odoo_harness.ROOT)
+    assert check.returncode == 0, check.stdout + check.stderr
+    proc = subprocess.run([*args, "config"], capture_output=True, text=True, cwd=odoo_harness.ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return yaml.safe_load(proc.stdout)
+
+
+def test_compose_fleet_uses_the_shipped_flags_and_files(merged):
+    services = merged["services"]
+    for service, component in COMPONENT_OF.items():
+        assert _shipped_flags(services[service]["command"]) == fleet_stack.read_shipped_args(component)
+    agents = {name: s for name, s in services.items() if name.startswith("vmagent-")}
+    assert len(agents) == 4
+    for service in agents.values():
+        assert _shipped_flags(service["command"]) == fleet_stack.read_shipped_args("vmagent")
+    # bind mounts resolve to the project's files (paths relative to the first compose file)
+    binds = {}
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source, target = (
+                (volume["source"], volume["target"]) if isinstance(volume, dict) else volume.split(":")[:2]
+            )
+            if source.startswith("/"):
+                assert Path(source).exists(), (name, source)
+                binds[(name, target)] = Path(source)
+    assert binds[("vmalert", "/etc/vmalert/rules")] == odoo_harness.ROOT / "deploy" / "prometheus" / "rules"
+    for name in agents:
+        assert binds[(name, "/etc/vmagent/vmagent.yml")] == FLEET / "vmagent.yml"
+
+
+def test_compose_agent_pairs_are_identical_and_name_their_instance(merged):
+    services = merged["services"]
+    agents = {name: s for name, s in services.items() if name.startswith("vmagent-")}
+    pairs = {}
+    for name, service in agents.items():
+        pairs.setdefault(name.rsplit("-", 1)[0], []).append(service)
+    assert sorted(pairs) == ["vmagent-odoo-1", "vmagent-odoo-2"]
+    instances = set()
+    for pair in pairs.values():
+        a, b = pair
+        assert a["environment"] == b["environment"] and a["command"] == b["command"]
+        env = a["environment"]
+        assert {"FLEET_ENVIRONMENT", "FLEET_REGION", "FLEET_CLUSTER"} <= set(env)
+        host, port = env["ODOO_METRICS_TARGET"].split(":")
+        assert host in services and port == "9127" and "9127" in services[host]["expose"]
+        instances.add(env["ODOO_INSTANCE"])
+    assert instances == {"odoo-1", "odoo-2"}
+    # one metrics store per instance, never shared
+    assert services["odoo-2"]["environment"]["ODOO_OBSERVABILITY_METRICS_DIR"].startswith(
+        "/var/run/odoo-metrics/"
+    )
+    assert services["odoo-2"]["tmpfs"]
