@@ -12,8 +12,9 @@ Traffic (successes and failures) goes through both replicas for both tenants. As
 sums in VictoriaMetrics equal the sum of both instances' /metrics answers; each (tenant,
 outcome) has one series per Odoo instance and one sample per scrape interval (each HA pair counts
 once); the SLO recording rules of tenants served by both instances equal the ledger's SLI; a
-failure burst fires the fast burn-rate page once; VictoriaMetrics stopped for a minute while
-traffic goes on loses no sample (the agents replay their buffer) and does not slow Odoo.
+failure burst fires the fast burn-rate page once; one agent of a pair stopped leaves no gap;
+VictoriaMetrics stopped for a minute while traffic goes on loses no sample (the agents replay
+their buffer) and does not slow Odoo.
 """
 
 import contextlib
@@ -169,15 +170,21 @@ def fleet(base_template, tmp_path_factory):
                 conf / "alertmanager.yml", ports["alertmanager"], tmp / "am-data", tmp
             ).wait_ready()
         )
-        agents = {}
+        agents, agent_daemons = {}, {}
+
+        def start_agent(agent, port, env):
+            daemon = fleet_stack.vmagent(conf, agent, port, tmp / agent, tmp, env).wait_ready()
+            daemons.append(daemon)
+            agent_daemons[agent] = daemon
+            return daemon
+
         for name in INSTANCES:
             env = dict(TAXONOMY, ODOO_INSTANCE=name, ODOO_METRICS_TARGET=metrics[name][7:-8])
             for replica in ("a", "b"):
                 agent = "vmagent-%s-%s" % (name, replica)
                 port = odoo_harness.free_port()
-                daemon = fleet_stack.vmagent(conf, agent, port, tmp / agent, tmp, env).wait_ready()
-                daemons.append(daemon)
-                agents[agent] = "http://127.0.0.1:%s" % port
+                start_agent(agent, port, env)
+                agents[agent] = ("http://127.0.0.1:%s" % port, port, env)
         daemons.append(fleet_stack.vmalert(conf, ports["vmalert"], tmp).wait_ready())
         state = {
             "odoos": dict(zip(INSTANCES, odoos, strict=True)),
@@ -189,6 +196,8 @@ def fleet(base_template, tmp_path_factory):
             "vm": vm,
             "start_vm": start_vm,
             "agents": agents,
+            "agent_daemons": agent_daemons,
+            "start_agent": start_agent,
             "api": native_stack.PromAPI("http://127.0.0.1:%s" % ports["vm"]),
             "vmalert": "http://127.0.0.1:%s" % ports["vmalert"],
             "posted": {},
@@ -285,7 +294,7 @@ def test_traffic_through_both_replicas_sums_once_per_instance(fleet):
     # both agents of each pair scrape: `up` is one series per Odoo instance
     up = fleet_stack.vm_vector(api, 'up{job="odoo"}', by=("instance",))
     assert up == {(name,): 1.0 for name in INSTANCES}, up
-    for url in fleet["agents"].values():
+    for url, _port, _env in fleet["agents"].values():
         targets = requests.get(url + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
         assert [t["health"] for t in targets] == ["up"], targets
 
@@ -356,6 +365,30 @@ def test_failure_burst_fires_its_burn_rate_page_once(fleet):
     assert "instance" not in labels
     # the tenant without a burst is not paged
     assert all(a["labels"]["tenant"] == db for _p, a in webhook.alerts("LogisticsSLOErrorBudgetBurn"))
+
+
+def test_an_agent_down_leaves_no_gap(fleet):
+    """One agent of odoo-1's pair stopped: its twin keeps every series complete, once."""
+    api = fleet["api"]
+    agent = "vmagent-odoo-1-a"
+    fleet["agent_daemons"][agent].stop()
+    t0 = time.time()
+    try:
+        for i in range(5):
+            post(fleet, "ab"[i % 2], INSTANCES[i % 2], 10, 1)
+            time.sleep(3)
+        t1 = time.time()
+        wait_converged(fleet, 60)
+        window = int(t1 - t0) - 2
+        sel = 'odoo_workflow_runs_total{workflow="pod_sync",outcome="success",instance="odoo-1"}'
+        counts = fleet_stack.vm_vector(
+            api, "count_over_time(%s[%ds])" % (sel, window), by=("tenant",), time="%.3f" % t1
+        )
+        print("odoo-1 with one agent of its pair down: %s samples per series over %d s" % (counts, window))
+        assert len(counts) == 2 and all(0.8 * window <= c <= window + 1 for c in counts.values()), counts
+    finally:
+        _url, port, env = fleet["agents"][agent]
+        fleet["start_agent"](agent, port, env)
 
 
 def _latency(fn):
