@@ -2,7 +2,8 @@
 # Installs everything the project needs on a Debian machine (idempotent):
 #   - Debian packages: Prometheus/promtool, Alertmanager/amtool, the PostgreSQL, Redis and blackbox
 #     exporters (end-to-end monitoring test, demo), nginx (the demo's reverse proxy), Chromium
-#     (browser tests)
+#     (browser tests), victoria-metrics (VictoriaMetrics, vmagent, vmalert: the fleet's end-to-end
+#     test and DEMO_FLEET=1)
 #   - a virtual environment (.venv, or $LO_VENV) with the addons' and the tools' requirements
 #   - each supported Odoo series in a virtual environment of its own: 18.0 in .venv ($LO_VENV),
 #     19.0 in .venv-19 ($LO_VENV19). Each is found in this order:
@@ -39,6 +40,7 @@ apt_install() {
   done
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)  # offline compose validation
   PATH=$PATH:/usr/sbin command -v nginx >/dev/null 2>&1 || missing+=(nginx)  # the demo's reverse proxy
+  command -v vmalert >/dev/null 2>&1 || missing+=(victoria-metrics)  # the fleet: vmagent, vmalert, VM
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -48,7 +50,8 @@ apt_install() {
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null 2>&1 || log "WARNING: apt-get update failed"
-  # These packages start services on :9090, :9093/:9094, :9187, :9121, :9115 and :80 (nginx);
+  # These packages start services on :9090, :9093/:9094, :9187, :9121, :9115, :80 (nginx) and
+  # :8428 (victoria-metrics);
   # the tests and the demo run their own processes on their own ports: only the binaries are needed.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
@@ -58,7 +61,7 @@ apt_install() {
   if [ -d /run/systemd/system ]; then
     local unit
     for unit in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter \
-                prometheus-blackbox-exporter nginx; do
+                prometheus-blackbox-exporter nginx victoria-metrics; do
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
     done
   fi

@@ -19,6 +19,14 @@
 # PGHOST/PGPORT/PGUSER (127.0.0.1/5432/current user), DEMO_ODOO (the Odoo series: 18.0, the
 # default, or 19.0; 19.0's tenants are demo19_<tenant>, so both demos can share a PostgreSQL),
 # DEMO_DB_PREFIX (the databases' prefix: demo_ / demo19_; the test runs its demo under its own).
+#
+# DEMO_FLEET=1 adds the fleet (docs/DEPLOYMENT.md, "Fleet"; configs from deploy/fleet/ rendered by
+# deploy/render_fleet.py): a second Odoo instance (odoo-2) serving the same tenants with its own
+# traffic, a pair of vmagents per instance, VictoriaMetrics (dedup = scrape interval) and vmalert
+# with the platform and SLO rules over both instances, notifying the same Alertmanager. Ports:
+# DEMO_HTTP2_PORT (8079: odoo-2, gevent + 3), DEMO_METRICS2_PORT (9465), DEMO_VM_PORT (8428),
+# DEMO_VMALERT_PORT (8880), DEMO_VMAGENT_PORT (8429: the four agents use it and the next three).
+# Taxonomy: DEMO_FLEET_ENVIRONMENT (demo), DEMO_FLEET_REGION (local), DEMO_FLEET_CLUSTER (demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -45,6 +53,14 @@ PG_EXPORTER_PORT=${DEMO_PG_EXPORTER_PORT:-9187}
 REDIS_EXPORTER_PORT=${DEMO_REDIS_EXPORTER_PORT:-9121}
 BLACKBOX_PORT=${DEMO_BLACKBOX_PORT:-9115}
 REDIS_URL=redis://127.0.0.1:6379/0
+FLEET=${DEMO_FLEET:-0}
+HTTP2_PORT=${DEMO_HTTP2_PORT:-8079}
+GEVENT2_PORT=$((HTTP2_PORT + 3))
+METRICS2_PORT=${DEMO_METRICS2_PORT:-9465}
+VM_PORT=${DEMO_VM_PORT:-8428}
+VMALERT_PORT=${DEMO_VMALERT_PORT:-8880}
+VMAGENT_PORT=${DEMO_VMAGENT_PORT:-8429}
+FLEET_AGENTS="odoo-1-a odoo-1-b odoo-2-a odoo-2-b"
 PGHOST=${PGHOST:-127.0.0.1}; PGPORT=${PGPORT:-5432}; PGUSER=${PGUSER:-$(id -un)}
 MODULES=sale_stock,stock_delivery,account,logistics_observability,logistics_slo,logistics_observability_delivery_demo
 
@@ -53,7 +69,10 @@ die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 2; }
 case $DBP in *[!a-z0-9_]* | '') die "DEMO_DB_PREFIX=$DBP: lower-case letters, digits and _ only" ;; esac
 
 stop_all() {
-  for name in traffic prometheus alertmanager blackbox-exporter redis-exporter postgres-exporter proxy odoo; do
+  local fleet_names="traffic-2 vmalert" agent
+  for agent in $FLEET_AGENTS; do fleet_names="$fleet_names vmagent-$agent"; done
+  for name in traffic $fleet_names victoria-metrics prometheus alertmanager blackbox-exporter redis-exporter \
+              postgres-exporter proxy odoo odoo-2; do
     local pidfile=$STATE/$name.pid
     if [ -f "$pidfile" ]; then
       local pid; pid=$(cat "$pidfile")
@@ -83,10 +102,17 @@ psql_q "SELECT 1" >/dev/null 2>&1 || die "PostgreSQL is not reachable at $PGHOST
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ports=("$HTTP_PORT" "$PROXY_PORT" "$METRICS_PORT" "$PROM_PORT" "$GEVENT_PORT" "$AM_PORT" "$PG_EXPORTER_PORT"
        "$REDIS_EXPORTER_PORT" "$BLACKBOX_PORT")
+if [ "$FLEET" = 1 ]; then
+  ports+=("$HTTP2_PORT" "$GEVENT2_PORT" "$METRICS2_PORT" "$VM_PORT" "$VMALERT_PORT" "$VMAGENT_PORT"
+          "$((VMAGENT_PORT + 1))" "$((VMAGENT_PORT + 2))" "$((VMAGENT_PORT + 3))")
+  for bin in victoria-metrics vmagent vmalert; do
+    command -v "$bin" >/dev/null || die "$bin is not installed (scripts/bootstrap.sh installs victoria-metrics as root)"
+  done
+fi
 dup=$(printf '%s\n' "${ports[@]}" | sort | uniq -d | tr '\n' ' ')
 [ -z "$dup" ] || die "port(s) $dup given twice (the gevent port is DEMO_HTTP_PORT + 3)"
 for p in "${ports[@]}"; do
-  port_free "$p" || die "port $p is already in use (set DEMO_PROXY_PORT / DEMO_HTTP_PORT / DEMO_METRICS_PORT / DEMO_PROMETHEUS_PORT / DEMO_ALERTMANAGER_PORT / DEMO_*_EXPORTER_PORT / DEMO_BLACKBOX_PORT)"
+  port_free "$p" || die "port $p is already in use (set DEMO_PROXY_PORT / DEMO_HTTP_PORT / DEMO_METRICS_PORT / DEMO_PROMETHEUS_PORT / DEMO_ALERTMANAGER_PORT / DEMO_*_EXPORTER_PORT / DEMO_BLACKBOX_PORT; with DEMO_FLEET=1 DEMO_HTTP2_PORT / DEMO_METRICS2_PORT / DEMO_VM_PORT / DEMO_VMALERT_PORT / DEMO_VMAGENT_PORT)"
 done
 # Odoo is served behind the proxy only: without it the web client's websocket reaches an HTTP
 # worker (a traceback in Odoo's log every few seconds). Debian puts nginx in /usr/sbin.
@@ -187,6 +213,25 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null || die "Odoo did not come up; see $STATE/odoo.log"
 
+if [ "$FLEET" = 1 ]; then
+  # odoo-2: a replica serving the same tenants (same databases and filestore), its own ports and
+  # log; its metrics directory is its own (the default one is per HTTP port)
+  sed -e "s/^http_port = .*/http_port = $HTTP2_PORT/" -e "s/^gevent_port = .*/gevent_port = $GEVENT2_PORT/" \
+    -e "s|^logfile = .*|logfile = $STATE/odoo-2.log|" \
+    -e "s/^observability_metrics_port = .*/observability_metrics_port = $METRICS2_PORT/" \
+    "$STATE/odoo.conf" > "$STATE/odoo-2.conf"
+  chmod 600 "$STATE/odoo-2.conf"
+  say "starting the replica odoo-2 (prefork) on 127.0.0.1:$HTTP2_PORT (metrics :$METRICS2_PORT)"
+  setsid "$ODOO" --addons-path="$ROOT/addons" observability_server -c "$STATE/odoo-2.conf" >"$STATE/odoo-2.stdout" 2>&1 &
+  echo $! > "$STATE/odoo-2.pid"
+  for _ in $(seq 1 120); do
+    curl -fsS "http://127.0.0.1:$HTTP2_PORT/health/live" >/dev/null 2>&1 && break
+    kill -0 "$(cat "$STATE/odoo-2.pid")" 2>/dev/null || die "odoo-2 exited; see $STATE/odoo-2.log"
+    sleep 0.5
+  done
+  curl -fsS "http://127.0.0.1:$HTTP2_PORT/health/live" >/dev/null || die "odoo-2 did not come up; see $STATE/odoo-2.log"
+fi
+
 # The shipped proxy and monitoring stack (deploy/), rendered for local addresses, with the SLO
 # rules generated from the tenants' definitions.
 MON=$STATE/monitoring
@@ -267,6 +312,41 @@ for name in postgres-exporter redis-exporter blackbox-exporter alertmanager prom
   kill -0 "$(cat "$pidfile")" 2>/dev/null || say "WARNING: $name exited; see $STATE/$name.log"
 done
 
+if [ "$FLEET" = 1 ]; then
+  # The fleet: deploy/fleet/ rendered for local addresses; every agent runs the same vmagent.yml,
+  # its instance and target from its environment.
+  FLEET_DIR=$STATE/fleet
+  mkdir -p "$FLEET_DIR/secrets"
+  cp "$TOKEN_FILE" "$FLEET_DIR/secrets/odoo_metrics_token"
+  "$PY" deploy/render_fleet.py --out "$FLEET_DIR" "${extra_rules[@]}" \
+    --address "victoriametrics:8428=127.0.0.1:$VM_PORT" --address "vmalert:8880=127.0.0.1:$VMALERT_PORT" \
+    --address "alertmanager:9093=127.0.0.1:$AM_PORT" >"$STATE/render-fleet.log" 2>&1 \
+    || die "rendering deploy/fleet/ failed: $(cat "$STATE/render-fleet.log")"
+  mapfile -t vm_args < "$FLEET_DIR/victoria-metrics.args"
+  mapfile -t vmagent_args < "$FLEET_DIR/vmagent.args"
+  mapfile -t vmalert_args < "$FLEET_DIR/vmalert.args"
+  start_daemon victoria-metrics victoria-metrics "${vm_args[@]}" -httpListenAddr="127.0.0.1:$VM_PORT" \
+    -storageDataPath="$FLEET_DIR/victoria-metrics-data"
+  port=$VMAGENT_PORT
+  for agent in $FLEET_AGENTS; do
+    instance=${agent%-*}
+    target=127.0.0.1:$METRICS_PORT; [ "$instance" = odoo-2 ] && target=127.0.0.1:$METRICS2_PORT
+    ODOO_INSTANCE=$instance ODOO_METRICS_TARGET=$target FLEET_ENVIRONMENT=${DEMO_FLEET_ENVIRONMENT:-demo} \
+      FLEET_REGION=${DEMO_FLEET_REGION:-local} FLEET_CLUSTER=${DEMO_FLEET_CLUSTER:-demo} \
+      start_daemon "vmagent-$agent" vmagent "${vmagent_args[@]}" -httpListenAddr="127.0.0.1:$port" \
+      -remoteWrite.tmpDataPath="$FLEET_DIR/vmagent-$agent"
+    port=$((port + 1))
+  done
+  start_daemon vmalert vmalert "${vmalert_args[@]}" -httpListenAddr="127.0.0.1:$VMALERT_PORT"
+  for _ in $(seq 1 40); do
+    curl -fsS "http://127.0.0.1:$VMALERT_PORT/health" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  for name in victoria-metrics vmalert $(printf 'vmagent-%s ' $FLEET_AGENTS); do
+    kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null || say "WARNING: $name exited; see $STATE/$name.log"
+  done
+fi
+
 if [ -f scripts/demo_traffic.py ]; then
   traffic_args=()
   for t in $TENANTS; do traffic_args+=(--db "${DBP}$t" --host "${DBP}$t=$t.localhost"); done
@@ -274,6 +354,11 @@ if [ -f scripts/demo_traffic.py ]; then
   setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$PROXY_PORT" "${traffic_args[@]}" \
     --forever >"$STATE/traffic.log" 2>&1 &
   echo $! > "$STATE/traffic.pid"
+  if [ "$FLEET" = 1 ]; then  # the replica's own clients (a load balancer would split them)
+    setsid "$PY" scripts/demo_traffic.py --url "http://127.0.0.1:$HTTP2_PORT" "${traffic_args[@]}" \
+      --forever >"$STATE/traffic-2.log" 2>&1 &
+    echo $! > "$STATE/traffic-2.pid"
+  fi
 fi
 
 stop_cmd="scripts/demo.sh stop"
@@ -292,6 +377,18 @@ cat <<EOT
   Prometheus:  http://127.0.0.1:$PROM_PORT  (config rendered from deploy/: $MON)
   Alertmanager: http://127.0.0.1:$AM_PORT   Exporters: PostgreSQL :$PG_EXPORTER_PORT, Redis :$REDIS_EXPORTER_PORT, blackbox :$BLACKBOX_PORT
   Logs:        ${STATE#"$ROOT"/}/odoo.log (JSON), ${STATE#"$ROOT"/}/traffic.log, ${MON#"$ROOT"/}/nginx/access.log (proxy, JSON)
+EOT
+if [ "$FLEET" = 1 ]; then
+  cat <<EOT
+  Fleet (deploy/fleet/ rendered in ${FLEET_DIR#"$ROOT"/}): odoo-1 = the Odoo above, odoo-2 = http://127.0.0.1:$HTTP2_PORT
+      (metrics :$METRICS2_PORT), both serving the same tenants, each scraped by two vmagents
+      (:$VMAGENT_PORT-:$((VMAGENT_PORT + 3)); label instance = odoo-1 / odoo-2)
+  VictoriaMetrics: http://127.0.0.1:$VM_PORT/vmui  (e.g. sum by (tenant) (rate(odoo_workflow_runs_total[5m])))
+  vmalert:     http://127.0.0.1:$VMALERT_PORT  (platform + SLO rules over both instances, to Alertmanager :$AM_PORT)
+      Prometheus above still scrapes odoo-1 and the exporters with its own rules
+EOT
+fi
+cat <<EOT
   Stop:        $stop_cmd
 
 EOT
