@@ -66,16 +66,8 @@ def _finish(state, environ):
         sql_time,
         in_flight,
     )
-    context.finish_request(
-        **{
-            "http.status": code,
-            "http.route": route,
-            "duration_ms": round(elapsed * 1000.0, 3),
-            "sql.count": sql_count,
-            "sql.ms": round(sql_time * 1000.0, 3),
-            "tenant": dbname,
-        }
-    )
+    # its log fields are built only if something reads the context (JSON logs do, text logs never)
+    context.request_outcome(code, route, elapsed, sql_count, sql_time, dbname)
 
 
 def _response_headers(headers, ctx):
