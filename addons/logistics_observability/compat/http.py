@@ -71,10 +71,16 @@ def _finish(state, environ):
 
 
 def _response_headers(headers, ctx):
-    present = {name.lower() for name, _value in headers}
-    if "x-request-id" not in present:
+    request_id = traceparent = True
+    for name, _value in headers:
+        lowered = name.lower()
+        if lowered == "x-request-id":
+            request_id = False
+        elif lowered == "traceparent":
+            traceparent = False
+    if request_id:
         headers.append(("X-Request-Id", ctx["request_id"]))
-    if "traceparent" not in present:
+    if traceparent:
         headers.append(("traceparent", context.traceparent_header(ctx)))
 
 

@@ -151,8 +151,11 @@ def _resolve(key):
     return resolved
 
 
+_IN_FLIGHT = IN_FLIGHT._default
+
+
 def request_started():
-    IN_FLIGHT.inc()
+    _IN_FLIGHT._add(1.0)  # IN_FLIGHT.inc(), one call less
 
 
 def request_finished(dbname, route, method, status, elapsed, sql_count, sql_time, in_flight=True):
