@@ -80,6 +80,51 @@ def test_table_is_bounded_and_fails_open(mdir, tmp_path):
     assert exemplars.snapshot(mdir) == {}
 
 
+def test_a_fresh_bucket_is_not_written_again(mdir, monkeypatch):
+    h = _hist()
+    clock = [1000.0]
+    monkeypatch.setattr(exemplars, "_monotonic", lambda: clock[0])
+    writes = []
+    real_write = exemplars._write
+    monkeypatch.setattr(exemplars, "_write", lambda *a: writes.append(a[5]) or real_write(*a))
+    series = exemplars.series(h, ("/fresh", "GET"))
+    assert exemplars.series(h, ("/fresh", "GET")) is series  # one note per series and process
+
+    def exemplar(bucket):
+        table = exemplars.snapshot(mdir)[exemplars.name_key(h.name)]
+        return table[(exemplars.series_key(h.name, ("/fresh", "GET")), bucket)][0]
+
+    assert series.observe(0.3, "1" * 32)
+    assert not series.observe(0.4, "2" * 32)  # same bucket, written 0 s ago: kept, no table access
+    clock[0] += exemplars.FRESH - 0.01
+    assert not exemplars.observe(h, ("/fresh", "GET"), 0.3, trace_id="3" * 32)
+    assert exemplar(1) == "1" * 32
+    assert series.observe(0.05, "4" * 32)  # another bucket has its own note
+    clock[0] += 0.01
+    assert exemplars.observe(h, ("/fresh", "GET"), 0.3, trace_id="5" * 32)  # FRESH s old: written again
+    assert exemplar(1) == "5" * 32 and exemplar(0) == "4" * 32
+    assert writes == ["1" * 32, "4" * 32, "5" * 32]
+    # a new table (the instance's restart) or a new store gets its exemplars at once
+    exemplars.clear(mdir)
+    assert series.observe(0.3, "6" * 32) and exemplar(1) == "6" * 32
+    metrics.configure(directory=mdir + "-2")
+    assert series.observe(0.3, "7" * 32)
+    assert exemplars.snapshot(mdir + "-2")[exemplars.name_key(h.name)]
+    # no trace (outside a request): nothing written, nothing noted
+    assert not series.observe(0.8) and series.observe(0.8, "8" * 32)
+
+
+def test_a_forked_process_writes_its_own_exemplars_at_once(mdir):
+    h = _hist()
+    assert exemplars.observe(h, ("/fork", "GET"), 0.3, trace_id="1" * 32)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if exemplars.observe(h, ("/fork", "GET"), 0.3, trace_id="2" * 32) else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    table = exemplars.snapshot(mdir)[exemplars.name_key(h.name)]
+    assert table[(exemplars.series_key(h.name, ("/fork", "GET")), 1)][0] == "2" * 32
+
+
 TRACES = st.text("0123456789abcdef", min_size=32, max_size=32)
 
 

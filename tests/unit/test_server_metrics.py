@@ -58,3 +58,28 @@ def test_group_cache_is_bounded_and_counts_survive_its_reset(monkeypatch):
 def test_process_type_is_a_live_sum():
     server_metrics.set_process_type("cron")
     assert scrape()[("odoo_worker_processes", (("type", "cron"),))] == 1
+
+
+def test_known_requests_resolve_once_and_overflow_labels_are_asked_again(monkeypatch):
+    calls = []
+    real = metrics.tenant_label
+    monkeypatch.setattr(metrics, "tenant_label", lambda db: calls.append(db) or real(db))
+    for _ in range(3):
+        assert server_metrics.request_finished(
+            "db1", "/web/login", "GET", "200 OK", 0.01, 1, 0.001, False
+        ) == (
+            "/web/login",
+            200,
+        )
+    assert calls == ["db1"]  # resolved once, then the same labels from the cache
+    metrics.configure(max_tenants=1)
+    for _ in range(2):
+        server_metrics.request_finished("db2", "/web/login", "GET", "200 OK", 0.01, 1, 0.001, False)
+    assert calls == ["db1", "db2", "db2"]  # the overflow label is never kept: the cap is asked each time
+    got = scrape()
+    key = (("method", "GET"), ("route", "/web/login"), ("status", "2xx"), ("tenant", "__overflow__"))
+    assert got[("odoo_http_requests_total", key)] == 2
+    metrics.configure(directory=metrics.get_store().directory + "-new")  # a new store: resolved again
+    server_metrics.request_finished("db1", "/web/login", "GET", "200 OK", 0.01, 1, 0.001, False)
+    assert calls[-1] == "db1" and len(calls) == 4
+    metrics.configure(max_tenants=500)

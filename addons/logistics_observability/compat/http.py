@@ -66,23 +66,21 @@ def _finish(state, environ):
         sql_time,
         in_flight,
     )
-    context.finish_request(
-        **{
-            "http.status": code,
-            "http.route": route,
-            "duration_ms": round(elapsed * 1000.0, 3),
-            "sql.count": sql_count,
-            "sql.ms": round(sql_time * 1000.0, 3),
-            "tenant": dbname,
-        }
-    )
+    # its log fields are built only if something reads the context (JSON logs do, text logs never)
+    context.request_outcome(code, route, elapsed, sql_count, sql_time, dbname)
 
 
 def _response_headers(headers, ctx):
-    present = {name.lower() for name, _value in headers}
-    if "x-request-id" not in present:
+    request_id = traceparent = True
+    for name, _value in headers:
+        lowered = name.lower()
+        if lowered == "x-request-id":
+            request_id = False
+        elif lowered == "traceparent":
+            traceparent = False
+    if request_id:
         headers.append(("X-Request-Id", ctx["request_id"]))
-    if "traceparent" not in present:
+    if traceparent:
         headers.append(("traceparent", context.traceparent_header(ctx)))
 
 

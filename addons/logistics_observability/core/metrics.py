@@ -342,7 +342,8 @@ class Group:
 
     ``record(values)`` adds ``values[i]`` to counter ``i`` or observes it in histogram ``i``,
     under one lock acquisition with the slot positions resolved once, instead of one
-    label lookup, lock and check per metric. Fails open like every update.
+    label lookup, lock and check per metric. A ``livesum`` or ``sum`` gauge may be a member:
+    its value is added as given (``-1.0``: one request less in flight). Fails open like every update.
     """
 
     __slots__ = ("_children", "_gen", "_mv", "_plan", "_st")
@@ -350,8 +351,10 @@ class Group:
     def __init__(self, children):
         self._children = tuple(children)
         for child in self._children:
+            if isinstance(child, GaugeChild) and child._metric.mode in ("livesum", "sum"):
+                continue
             if not isinstance(child, CounterChild | HistogramChild):
-                raise TypeError("a group holds counter and histogram series")
+                raise TypeError("a group holds counter, histogram and livesum or sum gauge series")
         self._gen = -1
         self._mv = None
         self._plan = ()
@@ -366,13 +369,15 @@ class Group:
             cmv, idx = st.bind(child._metric, child._values)
             metric = child._metric
             if cmv is _store._NULL.mv:
-                plan.append((None, 0, None, 0))  # dropped series (store full): its values go nowhere
+                plan.append((_DROPPED, 0, None, 0))  # dropped series (store full): its values go nowhere
                 continue
             mv = cmv
             if metric.kind == "histogram":
-                plan.append((True, idx, metric.buckets, idx + metric._sum_offset))
+                plan.append((_HISTOGRAM, idx, metric.buckets, idx + metric._sum_offset))
+            elif metric.kind == "gauge":
+                plan.append((_ADD, idx, None, 0))
             else:
-                plan.append((False, idx, None, 0))
+                plan.append((_COUNTER, idx, None, 0))
         self._mv, self._plan, self._st = mv if mv is not None else _store._NULL.mv, tuple(plan), st
         self._gen = gen
 
@@ -381,20 +386,25 @@ class Group:
             if self._gen != _gen or self._st is not _STORE:
                 self._bind()
             mv = self._mv
-            bisect_left = bisect.bisect_left
+            bisect_left = _bisect_left
             with self._st.lock:
-                for (hist, idx, bounds, sum_idx), value in zip(self._plan, values, strict=True):
-                    if hist:
+                for (kind, idx, bounds, sum_idx), value in zip(self._plan, values, strict=True):
+                    if kind is _HISTOGRAM:
                         mv[idx + bisect_left(bounds, value)] += 1.0
                         mv[sum_idx] += value
-                    elif hist is False:
+                    elif kind is _COUNTER:
                         if value >= 0:
                             mv[idx] += value
+                    elif kind is _ADD:
+                        mv[idx] += value
         except Exception:
             _log_once(
                 ("group", self._children[0]._metric.name if self._children else ""),
                 "metrics: cannot update a group of series (ignored)",
             )
+
+
+_DROPPED, _HISTOGRAM, _COUNTER, _ADD = "dropped", "histogram", "counter", "add"
 
 
 def group(children):
