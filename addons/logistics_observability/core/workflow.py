@@ -25,7 +25,7 @@ import threading
 import time
 
 from . import buckets, context, exemplars, metrics, odoo_facts
-from .ledger import Ledger
+from .ledger_writer import Ledger
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
 

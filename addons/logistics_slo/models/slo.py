@@ -11,7 +11,7 @@ from odoo.exceptions import ValidationError
 from .. import snapshot
 from ..core import ledger_sql, slo_math
 from ..core import rules as core_rules
-from ..core.ledger_sql import HOURLY_DDL, LEDGER, ROLLUP_SQL
+from ..core.ledger_sql import FIRST_HOUR_SQL, HOURLY_DDL, LEDGER, ROLLUP_SQL, WORKFLOWS_SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class LogisticsSlo(models.Model):
         installed = {r[0] for r in cr.fetchall()}
         seen = set()
         if _table_exists(cr, LEDGER):
-            cr.execute("SELECT DISTINCT workflow FROM logistics_workflow_ledger")
+            cr.execute(WORKFLOWS_SQL)
             seen = {r[0] for r in cr.fetchall()}
         existing = set(self.with_context(active_test=False).search([]).mapped("key"))
         vals = []
@@ -202,7 +202,7 @@ class LogisticsSlo(models.Model):
         cr.execute("SELECT max(hour) FROM logistics_slo_ledger_hourly")
         last = cr.fetchone()[0]
         if last is None:
-            cr.execute("SELECT date_trunc('hour', min(minute)) FROM logistics_workflow_ledger")
+            cr.execute(FIRST_HOUR_SQL)
             last = cr.fetchone()[0]
             if last is None:
                 return True
