@@ -25,6 +25,8 @@ import time
 from bisect import bisect_left
 
 from . import context, metrics, names
+from .atfork import at_fork_in_child
+from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
 
@@ -42,13 +44,7 @@ _state = {"directory": None, "map": None, "fd": None, "failed": None}
 _keys = {}  # (name, label values) -> (name hash, series hash), bounded
 _KEYS_MAX = 100000
 _lock = threading.Lock()
-_logged = set()
-
-
-def _log_once(key, msg, *args):
-    if key not in _logged and len(_logged) < 100:
-        _logged.add(key)
-        _logger.warning(msg, *args)
+_log_once = LogOnce(_logger, limit=100)
 
 
 def _hash(text):
@@ -114,8 +110,7 @@ def _after_fork_in_child():
     _lock = threading.Lock()  # the parent's may have been held by another thread at fork time
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+at_fork_in_child(_after_fork_in_child)
 
 
 def _set_of(skey, bucket):

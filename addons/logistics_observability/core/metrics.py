@@ -40,6 +40,7 @@ from . import merge as _merge
 from . import names as _names
 from . import slot_writer as _slot_writer
 from . import store as _store
+from .atfork import at_fork_in_child
 from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
@@ -123,8 +124,7 @@ def _after_fork_in_child():
     _gen += 1
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+at_fork_in_child(_after_fork_in_child)
 
 
 # past 10000 keys, every new one is logged (as before the shared helper)

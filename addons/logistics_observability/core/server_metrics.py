@@ -14,6 +14,7 @@ seven label lookups and locks.
 import logging
 
 from . import buckets, exemplars, metrics
+from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
 
@@ -67,15 +68,11 @@ INSTANCE_START = metrics.gauge(
 # the cache of groups is cleared when full (a miss only costs one group's binding)
 MAX_GROUPS = 4096
 _groups = {}
-_logged = set()
+_log_errors = LogOnce(_logger, exc_info=True)
 
 
 def _log_once(key):
-    if key not in _logged:
-        _logged.add(key)
-        _logger.warning(
-            "logistics_observability: HTTP metrics error (%s); requests go on", key, exc_info=True
-        )
+    _log_errors(key, "logistics_observability: HTTP metrics error (%s); requests go on", key)
 
 
 def status_class(status):

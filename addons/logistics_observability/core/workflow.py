@@ -89,10 +89,6 @@ def set_enabled(enabled):
     _enabled = bool(enabled)
 
 
-def is_enabled():
-    return _enabled
-
-
 def register(name):
     """Declare a custom workflow name (lowercase, digits, underscores); returns it."""
     if name in BUILTIN or name in _custom:
