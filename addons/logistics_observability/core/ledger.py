@@ -128,6 +128,7 @@ def build_upsert(rows, batch_id):
 
 
 def add_run(rows, key, duration, sql_queries, start_delay):
+    """Add one run to ``rows`` {(minute index, workflow, outcome): Row}."""
     row = rows.get(key)
     if row is None:
         row = rows[key] = Row()

@@ -50,7 +50,7 @@ class Ledger:
         self._flush_lock = threading.Lock()
         self._buffer = {}  # tenant -> {(minute_index, workflow, outcome): Row}
         self._nrows = 0
-        self._pending = None  # a _Batch whose write failed somewhere: retried first, as is
+        self._pending = None  # a Batch whose write failed somewhere: retried first, as is
         self.dropped = 0
         self.writes = 0
         self.failed_writes = 0
@@ -76,7 +76,6 @@ class Ledger:
     def spool_dir(self):
         return self._spool.directory
 
-    # -- spool ----------------------------------------------------------
     # -- recording ----------------------------------------------------
     def record(self, tenant, workflow, outcome, duration, sql_queries=0, start_delay=None, when=None):
         """Add one run; never raises."""
