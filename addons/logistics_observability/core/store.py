@@ -8,8 +8,9 @@ of processes alive at the same time, not by how many ever lived. A scrape reads 
 slot and merges them.
 
 Rooms: the file format and its walker in :mod:`.slotfile`, the owned slot in
-:mod:`.slot_writer`, a slot's cached view in :mod:`.slot_reader`, how values of
-several slots combine in :mod:`.merge`.
+:mod:`.slot_writer`, a slot's cached view in :mod:`.slot_reader`, a scrape's pass
+over every slot in :mod:`.slot_scan`, how values of several slots combine in
+:mod:`.merge`.
 """
 
 import contextlib
@@ -21,10 +22,9 @@ import time
 
 from . import labelcaps, turns
 from .logonce import LogOnce
-from .merge import Merger, Summed
-from .slot_reader import SlotReader
+from .slot_scan import MergeResult, Scan
 from .slot_writer import DEFAULT_CAPACITY, NULL, OwnedSlot, StoreFull
-from .slotfile import H_DROPPED_FULL, H_DROPPED_SPACE, SLOT_RE, try_lock, unlink
+from .slotfile import SLOT_RE, try_lock, unlink
 
 _logger = logging.getLogger(__name__)
 
@@ -38,16 +38,6 @@ class StoreUnavailable(Exception):
     pass
 
 
-class MergeResult:
-    """What :meth:`Store.merge` read: series, live slot files, drops by reason."""
-
-    def __init__(self, merger, slots, write_drops):
-        self.merged = merger.merged
-        self.dropped = merger.dropped
-        self.slots = slots
-        self.write_drops = write_drops  # {"store_full": n, "no_space": n} over every slot
-
-
 class Store:
     """Per-process handle on a metrics directory."""
 
@@ -59,8 +49,7 @@ class Store:
         self.reads = turns.Turns()  # scrapes take turns at merging (the readers' caches stay exact)
         self.gen = 0
         self.owned = None
-        self.readers = {}
-        self.summed = Summed()
+        self.scan = Scan(directory)  # the slots' readers, kept from one scrape to the next
         self.caps = labelcaps.LabelCaps(directory)
         self._log_once = LogOnce(_logger, logging.ERROR)
         self._retry_at = 0.0
@@ -147,10 +136,7 @@ class Store:
         if self.owned is not None:
             owned, self.owned = self.owned, None
             owned.close()  # closes only our copies; the parent keeps its lock
-        for reader in self.readers.values():
-            reader._reset()
-        self.readers = {}
-        self.summed = Summed()
+        self.scan.reset()
         self.gen += 1
 
     def wipe(self):
@@ -159,10 +145,7 @@ class Store:
             if self.owned is not None:
                 self.owned.close()
                 self.owned = None
-            for reader in self.readers.values():
-                reader._reset()
-            self.readers = {}
-            self.summed = Summed()
+            self.scan.reset()
             self.reads.last = None
             self.caps.clear()
             self.gen += 1
@@ -227,70 +210,4 @@ class Store:
         return self.reads.run(self._merge)
 
     def _merge(self):
-        merger = Merger()
-        summed = self.summed
-        acc = None
-        slow = []
-        slots = 0
-        write_drops = {"store_full": 0.0, "no_space": 0.0}
-        now_numbers = self.slot_numbers()
-        included = []
-        for stale in set(self.readers) - set(now_numbers):
-            self.readers.pop(stale)._reset()
-            summed.partial = True
-        for number in now_numbers:
-            reader = self.readers.get(number)
-            if reader is None:
-                reader = self.readers[number] = SlotReader(self.directory, number)
-            try:
-                if not reader.refresh():
-                    continue
-                vals = reader.values()
-            except FileNotFoundError:
-                continue  # wiped meanwhile
-            except Exception as exc:
-                self._log_once(
-                    ("slot", number, type(exc).__name__),
-                    "metrics store: slot %s of %s unreadable (%s); left out of scrapes",
-                    number,
-                    self.directory,
-                    exc,
-                )
-                merger.drop("bad_slot")
-                if reader.plan is not None:
-                    self.summed.partial = True
-                reader._reset()
-                continue
-            slots += 1
-            layout = reader.layout
-            if layout.broken:
-                self._log_once(
-                    ("broken", number),
-                    "metrics store: slot %s of %s has a damaged record; series after it are " "left out",
-                    number,
-                    self.directory,
-                )
-                merger.drop("bad_slot")
-            write_drops["store_full"] += vals[H_DROPPED_FULL]
-            write_drops["no_space"] += vals[H_DROPPED_SPACE]
-            plan = reader.plan = summed.plan(reader.plan, layout)
-            included.append((plan, vals))
-            if plan.bad:
-                merger.drop("bad_series", plan.bad)
-            if plan.conflicts:
-                merger.drop("conflicting_definition", plan.conflicts)
-            if plan.slow:
-                slow.append((layout.metas, plan.slow, vals, number))
-        for plan, vals in included:  # once every plan knows the whole output layout
-            acc = summed.add(acc, plan, vals)
-        present = None
-        if summed.partial or len(included) != sum(r.plan is not None for r in self.readers.values()):
-            # a slot that held series was not read this time: show only what was read
-            present = set()
-            for plan, _vals in included:
-                present.update(plan.own)
-        summed.hide_young(acc, time.time(), self.hold)
-        summed.fill(merger.merged, acc, present)
-        for metas, entries, vals, number in slow:
-            merger.add_slot(metas, entries, vals, lambda number=number: self.is_live(number))
-        return MergeResult(merger, slots, write_drops)
+        return self.scan.merge(self.slot_numbers(), self.hold, self.is_live, self._log_once)
