@@ -33,7 +33,7 @@ import odoo_harness  # noqa: E402
 import psycopg2  # noqa: E402
 
 from logistics_observability.core import ledger as core_ledger  # noqa: E402
-from logistics_observability.core import metrics  # noqa: E402
+from logistics_observability.core import ledger_writer, metrics  # noqa: E402
 
 FLOW_SCRIPT = r"""
 import statistics, time
@@ -128,7 +128,7 @@ def bench_ledger(seconds=6.0, interval=1.0, tenants=3, threads=4, spool=True, ra
     try:
         connector = CountingConnector()
         spool_dir = tempfile.mkdtemp(prefix="lo-bench-spool-") if spool else None
-        led = core_ledger.Ledger(connect=connector, interval=interval, spool_dir=spool_dir)
+        led = ledger_writer.Ledger(connect=connector, interval=interval, spool_dir=spool_dir)
         stop = time.time() + seconds
         counts = [0] * threads
         workflows = ("order_release", "dispatch", "invoicing", "pod_sync", "carrier_call", "cron")

@@ -10,7 +10,7 @@ import odoo_harness
 import psycopg2
 import pytest
 
-from logistics_observability.core import buckets, ledger
+from logistics_observability.core import buckets, ledger, ledger_writer
 
 
 def _db_available():
@@ -76,7 +76,7 @@ def rows(dbname):
 
 def test_one_upsert_per_tenant_per_flush_and_exact_sums(tenant_dbs):
     connector = CountingConnector()
-    led = ledger.Ledger(connect=connector, interval=3600)
+    led = ledger_writer.Ledger(connect=connector, interval=3600)
     a, b = tenant_dbs
     now = time.time()
     for i in range(500):
@@ -113,7 +113,7 @@ def test_failed_write_is_kept_and_retried(tenant_dbs, caplog):
         with real(dbname) as cr:
             yield cr
 
-    led = ledger.Ledger(connect=flaky, interval=3600)
+    led = ledger_writer.Ledger(connect=flaky, interval=3600)
     led.record(tenant_dbs[0], "invoicing", "failure", 1.0)
     with caplog.at_level(logging.INFO, logger=ledger.__name__):
         assert led.flush() == 0 and led.pending() == {tenant_dbs[0]: 1}
@@ -128,7 +128,7 @@ def test_failed_write_is_kept_and_retried(tenant_dbs, caplog):
 def test_missing_table_is_skipped_not_retried_forever(tenant_dbs):
     with contextlib.closing(odoo_harness.pg_connect(tenant_dbs[1])) as conn, conn.cursor() as cr:
         cr.execute("DROP TABLE logistics_workflow_ledger")
-    led = ledger.Ledger(connect=CountingConnector(), interval=3600)
+    led = ledger_writer.Ledger(connect=CountingConnector(), interval=3600)
     led.record(tenant_dbs[1], "cron", "success", 1.0)
     led.record(tenant_dbs[0], "cron", "success", 1.0)
     assert led.flush() == 1
@@ -137,17 +137,17 @@ def test_missing_table_is_skipped_not_retried_forever(tenant_dbs):
 
 
 def _burst(dbname, n, interval):
-    led = ledger.Ledger(connect=CountingConnector(), interval=interval)
+    led = ledger_writer.Ledger(connect=CountingConnector(), interval=interval)
     for i in range(n):
         led.record(dbname, "pod_sync", "success" if i % 3 else "failure", 0.05 * (i % 7))
     time.sleep(interval * 2)  # the daemon thread flushes meanwhile
     # Odoo workers leave with sys.exit(), which runs this atexit hook; multiprocessing uses os._exit()
-    ledger._flush_all_at_exit()
+    ledger_writer._flush_all_at_exit()
 
 
 def test_two_processes_sum_exactly_and_forked_children_do_not_rewrite_parent_rows(tenant_dbs):
     dbname = tenant_dbs[0]
-    parent = ledger.Ledger(connect=CountingConnector(), interval=3600)
+    parent = ledger_writer.Ledger(connect=CountingConnector(), interval=3600)
     parent.record(dbname, "pod_sync", "success", 0.1)  # unflushed in the parent at fork time
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_burst, args=(dbname, 3000, 0.2)) for _ in range(2)]
@@ -179,7 +179,7 @@ def test_lost_commit_acknowledgement_is_not_written_twice(tenant_dbs):
         if calls["n"] == 1:  # committed, but the client never heard of it
             raise psycopg2.OperationalError("server closed the connection unexpectedly")
 
-    led = ledger.Ledger(connect=ack_lost, interval=3600)
+    led = ledger_writer.Ledger(connect=ack_lost, interval=3600)
     for _ in range(7):
         led.record(tenant_dbs[0], "dispatch", "success", 0.2)
     assert led.flush() == 0 and led.pending() == {tenant_dbs[0]: 7}
@@ -198,7 +198,7 @@ def _record_then_die(spool_dir, dbname, n, die_after_commit):
             yield cr
         os.kill(os.getpid(), signal.SIGKILL)  # committed; the spool file is still there
 
-    led = ledger.Ledger(
+    led = ledger_writer.Ledger(
         connect=connect_then_die if die_after_commit else None, interval=3600, spool_dir=spool_dir
     )
     for i in range(n):
@@ -221,7 +221,7 @@ def test_sigkilled_process_runs_are_adopted_exactly_once(tenant_dbs, tmp_path, d
         proc.join(60)
         assert proc.exitcode == -9
     assert total(dbname) == (3000 if die_after_commit else 0)
-    survivor = ledger.Ledger(connect=CountingConnector(), interval=3600, spool_dir=spool)
+    survivor = ledger_writer.Ledger(connect=CountingConnector(), interval=3600, spool_dir=spool)
     survivor.record(dbname, "pod_sync", "success", 0.5)
     survivor.flush()
     assert total(dbname) == 3001
@@ -233,9 +233,9 @@ def test_sigkilled_process_runs_are_adopted_exactly_once(tenant_dbs, tmp_path, d
 
 def test_live_process_spool_is_not_adopted(tenant_dbs, tmp_path):
     spool = str(tmp_path / "spool")
-    owner = ledger.Ledger(connect=None, interval=3600, spool_dir=spool)
+    owner = ledger_writer.Ledger(connect=None, interval=3600, spool_dir=spool)
     owner.record(tenant_dbs[0], "cron", "success", 1.0)
-    other = ledger.Ledger(connect=CountingConnector(), interval=3600, spool_dir=spool)
+    other = ledger_writer.Ledger(connect=CountingConnector(), interval=3600, spool_dir=spool)
     assert other.flush() == 0 and total(tenant_dbs[0]) == 0
     owner.connect = CountingConnector()
     assert owner.flush() == 1 and total(tenant_dbs[0]) == 1

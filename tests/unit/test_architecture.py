@@ -6,6 +6,8 @@ stopped seeing a violation fails here too.
 
 import ast
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -390,6 +392,24 @@ def test_the_addons_keep_the_import_rules():
 def test_the_public_api_exists():
     for dotted in PUBLIC:
         assert _is_module(ROOT / "addons", dotted), dotted
+
+
+def test_the_ledger_schema_imports_without_hooks():
+    """``core.ledger`` (the table's name and DDL, public) starts nothing: no exit or fork hook."""
+    script = textwrap.dedent(
+        """
+        import atexit, os, sys
+        sys.path.insert(0, sys.argv[1])
+        import core_packages
+        calls = []
+        atexit.register = lambda *a, **k: calls.append("atexit")
+        os.register_at_fork = lambda **k: calls.append("fork")
+        from logistics_observability.core import ledger
+        assert ledger.TABLE == "logistics_workflow_ledger" and ledger.TABLE in ledger.CREATE_TABLE
+        assert calls == [], calls
+        """
+    )
+    subprocess.run([sys.executable, "-c", script, str(ROOT / "tests")], check=True, timeout=60)
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import traceback
 
 import pytest
 
-from logistics_observability.core import context, logfmt
+from logistics_observability.core import context, logfmt, redaction, tracebacks
 
 
 def make_record(msg, *args, name="odoo.test", level=logging.INFO, exc_info=None, **extra):
@@ -177,17 +177,17 @@ def test_exception_stack_is_the_traceback_python_prints():
         line for line in expected.splitlines(True) if line.strip(" ^~\n") or not line.strip()
     ).replace("password=inner", "password=[REDACTED]")
     out = fmt(make_record("failed", level=logging.ERROR, exc_info=info))
-    assert out["exc.stack"] == expected[-logfmt.MAX_STACK :]
+    assert out["exc.stack"] == expected[-tracebacks.MAX_STACK :]
     assert "[Previous line repeated" in out["exc.stack"] and out["exc.type"] == "_Boom"
     for text in ("'password=x'", 'token="abc"', "password=abc", "Authorization: Bearer abcdefghij"):
-        once = logfmt.redact(text)
-        assert logfmt.redact(once) == once != text  # redacting twice changes nothing
+        once = redaction.redact(text)
+        assert redaction.redact(once) == once != text  # redacting twice changes nothing
     try:
         _recurse(3000 // 10)
     except KeyError:
         info = sys.exc_info()
     stack = fmt(make_record("failed", level=logging.ERROR, exc_info=info))["exc.stack"]
-    assert len(stack) <= logfmt.MAX_STACK and stack.endswith("KeyError: 'deep password=[REDACTED]'\n")
+    assert len(stack) <= tracebacks.MAX_STACK and stack.endswith("KeyError: 'deep password=[REDACTED]'\n")
 
 
 def test_formatting_error_never_raises_nor_drops():
@@ -235,9 +235,9 @@ def test_short_texts_are_redacted_whatever_their_case_and_letters():
         "REDIS://:hunter2222@cache",
         "Api-Key=hunter2222",
     ):
-        assert len(text) <= logfmt._SHORT, text
-        assert "hunter2222" not in logfmt.redact(text), text
-    assert logfmt.redact("order WH/OUT/0001 dispatched") == "order WH/OUT/0001 dispatched"
+        assert len(text) <= redaction._SHORT, text
+        assert "hunter2222" not in redaction.redact(text), text
+    assert redaction.redact("order WH/OUT/0001 dispatched") == "order WH/OUT/0001 dispatched"
 
 
 def test_url_userinfo_is_redacted():
@@ -293,7 +293,7 @@ def test_huge_messages_are_truncated_before_redaction():
     line = "GET %s?token=abcdefghijk HTTP/1.1" % path
     rec = make_record('%s - - [%s] "%s" %s %s\n', "127.0.0.1", "x", line, "404", "-", name="werkzeug")
     out = fmt(rec)
-    assert len(out["msg"]) <= logfmt.MAX_MSG and "...[truncated]..." in out["msg"]
+    assert len(out["msg"]) <= redaction.MAX_MSG and "...[truncated]..." in out["msg"]
     assert out["http.status"] == 404 and out["http.method"] == "GET"
     assert "abcdefghijk" not in json.dumps(out)
 
@@ -318,10 +318,10 @@ def test_redaction_is_linear(unit):
 
     def in_pieces():
         for _ in range(pieces):
-            logfmt.redact(small)
+            redaction.redact(small)
 
     best_small = best_large = float("inf")
     for _ in range(3):
         best_small = min(best_small, cpu(in_pieces))
-        best_large = min(best_large, cpu(lambda: logfmt.redact(large)))
+        best_large = min(best_large, cpu(lambda: redaction.redact(large)))
     assert best_large < 8 * best_small + 0.001, (unit, best_large, best_small)

@@ -15,7 +15,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from logistics_observability.core import exposition, metrics, store
+from logistics_observability.core import exposition, metrics, slot_writer, slotfile
 from logistics_observability.core.collectors import tenant
 
 
@@ -23,10 +23,13 @@ from logistics_observability.core.collectors import tenant
 def mdir(tmp_path):
     directory = str(tmp_path / "metrics")
     metrics.configure(directory=directory, max_tenants=500, max_routes=200)
-    metrics._logged.clear()
+    metrics._log_once.clear()
     yield directory
     metrics.configure(
-        directory=str(tmp_path / "unused"), max_tenants=500, max_routes=200, capacity=store.DEFAULT_CAPACITY
+        directory=str(tmp_path / "unused"),
+        max_tenants=500,
+        max_routes=200,
+        capacity=slot_writer.DEFAULT_CAPACITY,
     )
 
 
@@ -385,7 +388,7 @@ def test_full_filesystem_drops_series_counts_them_and_never_kills_a_process(tmp_
     with tiny_tmpfs(tmp_path) as mnt:
         directory = str(mnt / "metrics")
         metrics.configure(directory=directory)
-        metrics._logged.clear()
+        metrics._log_once.clear()
         try:
             OTHER.labels("before").inc(7)
 
@@ -421,7 +424,7 @@ def test_full_filesystem_drops_series_counts_them_and_never_kills_a_process(tmp_
 def test_values_file_space_is_reserved_not_sparse(mdir):
     OTHER.labels("x").inc()
     st = os.stat(os.path.join(mdir, "slot-0.values"))
-    assert st.st_blocks * 512 >= (store.HEADER_FLOATS + store.RESERVE_CHUNK) * 8
+    assert st.st_blocks * 512 >= (slotfile.HEADER_FLOATS + slot_writer.RESERVE_CHUNK) * 8
     # ...and only what is used (plus one chunk), not the whole address space
     assert st.st_blocks * 512 < st.st_size
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from store_scrape import fork, scrape, value, wait
 
-from logistics_observability.core import metrics, store
+from logistics_observability.core import metrics, slotfile
 
 RUNS = metrics.counter(
     "odoo_test_first_runs_total",
@@ -24,7 +24,7 @@ GAUGE = metrics.gauge("odoo_test_first_gauge", "Test gauge.", ("tenant",))
 def mdir(tmp_path):
     directory = str(tmp_path / "metrics")
     metrics.configure(directory=directory, hold=0.0)
-    metrics._logged.clear()
+    metrics._log_once.clear()
     yield directory
     metrics.configure(directory=str(tmp_path / "unused"), hold=0.0)
 
@@ -105,14 +105,16 @@ def test_old_records_without_birth_are_not_held(mdir):
     metrics.configure(hold=60)
     PLAIN.labels("e").inc(2)
     st = metrics.get_store()
-    layout = store.Layout()
+    layout = slotfile.Layout()
     owned = st.owned
-    layout.feed(store._read_range(owned.keys_fd, 0, owned.qmv[1]))
+    layout.feed(slotfile.read_range(owned.keys_fd, 0, owned.qmv[1]))
     assert layout.born and all(b > 0 for b in layout.born)
     # a record of an older writer: ["S", name, labels] without its birth
-    rec = store._record(["S", "odoo_test_first_plain_total", ["old"]])
-    legacy = store.Layout()
-    legacy.feed(store._record(["M", "odoo_test_first_plain_total", "counter", "h", ["tenant"], [], ""]) + rec)
+    rec = slotfile.record(["S", "odoo_test_first_plain_total", ["old"]])
+    legacy = slotfile.Layout()
+    legacy.feed(
+        slotfile.record(["M", "odoo_test_first_plain_total", "counter", "h", ["tenant"], [], ""]) + rec
+    )
     assert legacy.born == [0.0]
 
 

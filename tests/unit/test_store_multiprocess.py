@@ -11,7 +11,7 @@ import time
 import pytest
 from store_scrape import fork, scrape, value, wait
 
-from logistics_observability.core import exposition, metrics, store
+from logistics_observability.core import exposition, metrics, slot_writer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def mdir(tmp_path):
     directory = str(tmp_path / "metrics")
     metrics.configure(directory=directory, max_tenants=500, max_routes=200)
-    metrics._logged.clear()
+    metrics._log_once.clear()
     yield directory
     metrics.configure(directory=str(tmp_path / "unused"))
 
@@ -175,7 +175,7 @@ def test_label_caps_hold_for_the_whole_instance(mdir):
 
 
 def test_full_store_drops_new_series_without_raising(tmp_path, caplog):
-    metrics._logged.clear()
+    metrics._log_once.clear()
     metrics.configure(directory=str(tmp_path / "small"), capacity=4)
     try:
         for i in range(10):
@@ -185,11 +185,11 @@ def test_full_store_drops_new_series_without_raising(tmp_path, caplog):
         found = {k[1] for k in scrape() if k[0] == "odoo_test_store_total"}
         assert len(found) == 4
     finally:
-        metrics.configure(directory=str(tmp_path / "unused"), capacity=store.DEFAULT_CAPACITY)
+        metrics.configure(directory=str(tmp_path / "unused"), capacity=slot_writer.DEFAULT_CAPACITY)
 
 
 def test_broken_store_never_raises(tmp_path, caplog):
-    metrics._logged.clear()
+    metrics._log_once.clear()
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     metrics.configure(directory=str(blocker / "metrics"))

@@ -19,21 +19,18 @@ import threading
 import time
 
 from ..core import context, odoo_facts, server_metrics
+from ..core.logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
 
 STATIC_ROUTE = "/<module>/static/<path:filename>"
 
 _local = threading.local()
-_logged = set()
+_log_errors = LogOnce(_logger, exc_info=True)
 
 
 def _log_once(key):
-    if key not in _logged:
-        _logged.add(key)
-        _logger.warning(
-            "logistics_observability: HTTP instrumentation error (%s); requests go on", key, exc_info=True
-        )
+    _log_errors(key, "logistics_observability: HTTP instrumentation error (%s); requests go on", key)
 
 
 class _State:

@@ -1,6 +1,6 @@
 """Workflow ledger wiring: database access, flush interval, spool, flusher start.
 
-The ledger (``core/ledger.py``) writes each tenant's rows on a connection of its own
+The ledger (``core/ledger_writer.py``) writes each tenant's rows on a connection of its own
 (``odoo.sql_db``, never the observed request's cursor). Its spool lives in the
 metrics directory (``<metrics_dir>/ledger``), so runs buffered by a SIGKILLed
 worker are written by whichever process flushes next. Each worker starts its

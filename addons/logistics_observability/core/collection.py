@@ -10,11 +10,12 @@ re-export this module's public API).
 """
 
 import logging
-import os
 import threading
 import time
 
 from . import merge as _merge
+from .atfork import at_fork_in_child
+from .logonce import LogOnce
 from .names import LABEL_RE as _LABEL_RE
 from .names import NAME_RE as _NAME_RE
 from .names import clip as _clip
@@ -22,7 +23,7 @@ from .names import clip as _clip
 _logger = logging.getLogger(__name__)
 _collectors = {}
 _build_info = {}
-_logged = set()
+_log_once = LogOnce(_logger, exc_info=True)
 
 
 def _after_fork_in_child():
@@ -30,8 +31,7 @@ def _after_fork_in_child():
         state.running = None  # the collector thread of the parent does not exist here
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+at_fork_in_child(_after_fork_in_child)
 
 FAMILY_TYPES = ("counter", "gauge", "histogram", "untyped")
 FAMILY_COMBINE = (None, "sum", "max", "min")
@@ -300,9 +300,7 @@ def collect(get_store, run_collectors=True):
     try:
         families.extend(store_families(get_store()))
     except Exception:
-        if "read-store" not in _logged:
-            _logged.add("read-store")
-            _logger.warning("metrics: cannot read the metrics store", exc_info=True)
+        _log_once("read-store", "metrics: cannot read the metrics store")
     if run_collectors:
         families.extend(_run_collectors())
     scrape = Family(

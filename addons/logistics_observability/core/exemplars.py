@@ -31,6 +31,8 @@ import time
 from bisect import bisect_left
 
 from . import context, metrics, names
+from .atfork import at_fork_in_child
+from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
 
@@ -54,13 +56,7 @@ _series = {}  # (name, label values) -> Series, bounded
 _KEYS_MAX = 100000
 _epoch = [0]  # bumped by clear(): the notes of every Series are forgotten
 _lock = threading.Lock()
-_logged = set()
-
-
-def _log_once(key, msg, *args):
-    if key not in _logged and len(_logged) < 100:
-        _logged.add(key)
-        _logger.warning(msg, *args)
+_log_once = LogOnce(_logger, limit=100)
 
 
 def _hash(text):
@@ -126,8 +122,7 @@ def _after_fork_in_child():
     _lock = threading.Lock()  # the parent's may have been held by another thread at fork time
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+at_fork_in_child(_after_fork_in_child)
 
 
 def _set_of(skey, bucket):

@@ -15,7 +15,6 @@ serves the Odoo controller on the main port and the dedicated metrics listener.
 import gzip
 import logging
 import math
-import os
 from functools import partial
 
 from prometheus_client import CollectorRegistry
@@ -26,6 +25,7 @@ from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
 from . import auth, exemplars, metrics, names, security, turns
+from .atfork import at_fork_in_child
 
 _logger = logging.getLogger(__name__)
 
@@ -346,8 +346,7 @@ def _reset_shared():
     _shared.clear()  # a lock held by a thread of the parent would never be released here
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_shared)
+at_fork_in_child(_reset_shared)
 
 
 def _render(openmetrics, escaping):

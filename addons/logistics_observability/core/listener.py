@@ -9,12 +9,12 @@ listening socket.
 
 import contextlib
 import logging
-import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import exposition, health
+from .atfork import at_fork_in_child
 
 _logger = logging.getLogger(__name__)
 
@@ -117,5 +117,4 @@ def _close_in_child():
             server.socket.close()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_in_child)
+at_fork_in_child(_close_in_child)

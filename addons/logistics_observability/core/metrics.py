@@ -36,8 +36,12 @@ import time
 
 from . import buckets as _buckets
 from . import collection as _collection
+from . import merge as _merge
 from . import names as _names
+from . import slot_writer as _slot_writer
 from . import store as _store
+from .atfork import at_fork_in_child
+from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
 _bisect_left = bisect.bisect_left
@@ -52,14 +56,13 @@ _settings = {
     "directory": None,
     "max_tenants": 500,
     "max_routes": 200,
-    "capacity": _store.DEFAULT_CAPACITY,
+    "capacity": _slot_writer.DEFAULT_CAPACITY,
     "hold": 0.0,
 }
 _STORE = None
 _gen = 0  # bumped whenever bound series must be re-located (fork, new directory, wipe)
 _registry = {}
 _registry_lock = threading.Lock()
-_logged = set()
 
 
 def default_directory():
@@ -121,16 +124,11 @@ def _after_fork_in_child():
     _gen += 1
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+at_fork_in_child(_after_fork_in_child)
 
 
-def _log_once(key, msg, *args, exc_info=True):
-    if key in _logged:
-        return
-    if len(_logged) < 10000:
-        _logged.add(key)
-    _logger.warning(msg, *args, exc_info=exc_info)
+# past 10000 keys, every new one is logged (as before the shared helper)
+_log_once = LogOnce(_logger, limit=10000, when_full="log", exc_info=True)
 
 
 # ---------------------------------------------------------------------------
@@ -368,7 +366,7 @@ class Group:
         for child in self._children:
             cmv, idx = st.bind(child._metric, child._values)
             metric = child._metric
-            if cmv is _store._NULL.mv:
+            if cmv is _slot_writer.NULL.mv:
                 plan.append((_DROPPED, 0, None, 0))  # dropped series (store full): its values go nowhere
                 continue
             mv = cmv
@@ -378,7 +376,7 @@ class Group:
                 plan.append((_ADD, idx, None, 0))
             else:
                 plan.append((_COUNTER, idx, None, 0))
-        self._mv, self._plan, self._st = mv if mv is not None else _store._NULL.mv, tuple(plan), st
+        self._mv, self._plan, self._st = mv if mv is not None else _slot_writer.NULL.mv, tuple(plan), st
         self._gen = gen
 
     def record(self, values):
@@ -460,7 +458,7 @@ class Metric:
         self.mode = mode
         self.born_together = _born_together(name, labelnames, born_together)
         self.siblings = _siblings_of(self.born_together) if self.born_together else None
-        self.width = _store.width_of(self.kind, self.buckets, mode)
+        self.width = _merge.width_of(self.kind, self.buckets, mode)
         self._sum_offset = len(self.buckets) + 1
         self._children = {}  # label values as given -> child (at most MAX_CHILDREN)
         self._lock = threading.Lock()
@@ -578,8 +576,8 @@ class Gauge(Metric):
     child_class = GaugeChild
 
     def __init__(self, name, help, labelnames=(), mode="mostrecent"):
-        if mode not in _store.GAUGE_MODES:
-            raise ValueError("gauge mode must be one of %s" % (_store.GAUGE_MODES,))
+        if mode not in _merge.GAUGE_MODES:
+            raise ValueError("gauge mode must be one of %s" % (_merge.GAUGE_MODES,))
         super().__init__(name, help, labelnames, mode=mode)
 
     def inc(self, amount=1.0, **labels):

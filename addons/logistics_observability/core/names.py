@@ -17,11 +17,13 @@ import threading
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
+from .logonce import LogOnce
+
 _logger = logging.getLogger(__name__)
 
 _TYPES = {"counter": "counter", "gauge": "gauge", "histogram": "histogram", "untyped": "unknown"}
 _SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created")}
-_logged = set()
+_log_once = LogOnce(_logger, logging.ERROR, limit=1000)
 
 NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -83,11 +85,10 @@ def unique(families):
             taken.update(names)
             yield fam
             continue
-        if fam.name not in _logged and len(_logged) < 1000:
-            _logged.add(fam.name)
-            _logger.error(
-                "metrics: family %s (%s) clashes with another family's names %s; not exposed",
-                fam.name,
-                fam.type,
-                sorted(taken.intersection(names)),
-            )
+        _log_once(
+            fam.name,
+            "metrics: family %s (%s) clashes with another family's names %s; not exposed",
+            fam.name,
+            fam.type,
+            sorted(taken.intersection(names)),
+        )

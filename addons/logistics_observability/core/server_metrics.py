@@ -16,6 +16,7 @@ compat hands over, so a request seen before costs one dict lookup before the upd
 import logging
 
 from . import buckets, exemplars, metrics, names
+from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
 
@@ -71,15 +72,11 @@ MAX_GROUPS = 4096
 _groups = {}
 _requests = {}  # (dbname, route, method, status) as compat hands them -> _Resolved
 _requests_gen = [None]  # metrics._gen the entries were resolved for
-_logged = set()
+_log_errors = LogOnce(_logger, exc_info=True)
 
 
 def _log_once(key):
-    if key not in _logged:
-        _logged.add(key)
-        _logger.warning(
-            "logistics_observability: HTTP metrics error (%s); requests go on", key, exc_info=True
-        )
+    _log_errors(key, "logistics_observability: HTTP metrics error (%s); requests go on", key)
 
 
 def status_class(status):

@@ -7,16 +7,18 @@ runs has 0 runs and no failure rate (``None``), so a sparkline shows a gap, not 
 
 import datetime
 
+from .ledger import TABLE
+
 HOURS = 24
 MAX_WORKFLOWS = 20  # the busiest; the ledger holds a handful plus the synthetic journeys
 
 #: Per workflow and hour since ``start``: runs, failures (``%(start)s`` is the first hour, UTC).
-WORKFLOW_HOURLY_SQL = """
+WORKFLOW_HOURLY_SQL = f"""
 SELECT workflow,
        floor(extract(epoch FROM minute - %(start)s) / 3600)::int,
        sum(count),
        coalesce(sum(count) FILTER (WHERE outcome = 'failure'), 0)
-  FROM logistics_workflow_ledger
+  FROM {TABLE}
  WHERE minute >= %(start)s
  GROUP BY 1, 2
 """

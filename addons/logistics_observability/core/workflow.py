@@ -25,7 +25,7 @@ import threading
 import time
 
 from . import buckets, context, exemplars, metrics, odoo_facts
-from .ledger import Ledger
+from .ledger_writer import Ledger
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
 
@@ -87,10 +87,6 @@ def set_enabled(enabled):
     """Process-wide switch (benchmarks, emergencies): disabled runs record nothing."""
     global _enabled
     _enabled = bool(enabled)
-
-
-def is_enabled():
-    return _enabled
 
 
 def register(name):

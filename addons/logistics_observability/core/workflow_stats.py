@@ -1,15 +1,16 @@
 """Workflow run statistics from the ledger's bucket counts (Odoo-free)."""
 
 from . import buckets
+from .ledger import TABLE
 
 #: Per workflow over a window: runs, failures, summed duration buckets (success and failure).
-SUMMARY_SQL = """
+SUMMARY_SQL = f"""
 SELECT workflow,
        sum(count),
        sum(count) FILTER (WHERE outcome = 'failure'),
        sum(duration_sum),
        array_agg(duration_buckets)
-  FROM logistics_workflow_ledger
+  FROM {TABLE}
  WHERE minute >= %s
  GROUP BY workflow
  ORDER BY workflow

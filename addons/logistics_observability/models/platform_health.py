@@ -30,6 +30,7 @@ from odoo.exceptions import AccessError
 
 from ..core import config as obs_config
 from ..core import health_cards, health_sql, trends
+from ..core import ledger as core_ledger
 from ..core.collectors import redis_collector
 
 _logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ class LogisticsPlatformHealth(models.AbstractModel):
         now = now or datetime.datetime.utcnow()
         start = trends.window_start(now)
         hours = [(start + datetime.timedelta(hours=i)).strftime("%H:00") for i in range(trends.HOURS)]
-        self.env.cr.execute("SELECT to_regclass('logistics_workflow_ledger') IS NOT NULL")
+        self.env.cr.execute("SELECT to_regclass(%s) IS NOT NULL", (core_ledger.TABLE,))
         rows = []
         if self.env.cr.fetchone()[0]:
             self.env.cr.execute(trends.WORKFLOW_HOURLY_SQL, {"start": start})

@@ -14,7 +14,7 @@ class LogisticsWorkflowLedger(models.Model):
     """Exact per-minute counts of workflow runs in this database (read-only).
 
     The table is written by batched upserts from every Odoo process (see
-    ``core/ledger.py``, wired in ``compat``), outside the observed transactions.
+    ``core/ledger_writer.py``, wired in ``compat``), outside the observed transactions.
     """
 
     _name = "logistics.workflow.ledger"

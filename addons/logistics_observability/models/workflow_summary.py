@@ -4,6 +4,7 @@ import datetime
 
 from odoo import api, fields, models
 
+from ..core import ledger as core_ledger
 from ..core import workflow_stats
 
 WINDOWS = (("24h", datetime.timedelta(hours=24)), ("7d", datetime.timedelta(days=7)))
@@ -26,7 +27,7 @@ class LogisticsWorkflowSummary(models.TransientModel):
     @api.model
     def _summary(self, since):
         """``workflow_stats.summarize`` rows since a naive UTC datetime; ``None`` without a ledger."""
-        self.env.cr.execute("SELECT to_regclass('logistics_workflow_ledger') IS NOT NULL")
+        self.env.cr.execute("SELECT to_regclass(%s) IS NOT NULL", (core_ledger.TABLE,))
         if not self.env.cr.fetchone()[0]:
             return None
         self.env.cr.execute(workflow_stats.SUMMARY_SQL, (since,))

@@ -4,6 +4,7 @@ from . import _deps, slo_math
 
 LEDGER = _deps.ledger.TABLE
 HOURLY = "logistics_slo_ledger_hourly"
+#: The workflows the ledger has seen, and the hour of its first row.
 
 # The minute ledger belongs to logistics_observability; its DDL is reused here only
 # when that table is missing (fresh database, tests), never to alter it.
@@ -22,10 +23,13 @@ CREATE TABLE IF NOT EXISTS logistics_slo_ledger_hourly (
 """
 
 # Re-aggregates whole hours of the minute ledger (element-wise bucket sums).
-ROLLUP_SQL = """
+ROLLUP_SQL = (
+    """
 WITH src AS (
     SELECT date_trunc('hour', minute) AS h, workflow, outcome, count, duration_buckets, start_delay_buckets
-      FROM logistics_workflow_ledger WHERE minute >= %(start)s AND minute < %(end)s
+      FROM """
+    + LEDGER
+    + """ WHERE minute >= %(start)s AND minute < %(end)s
 ), tot AS (
     SELECT h, workflow, outcome, sum(count) AS c FROM src GROUP BY 1, 2, 3
 ), d AS (
@@ -47,6 +51,7 @@ ON CONFLICT (hour, workflow, outcome) DO UPDATE
    SET count = EXCLUDED.count, duration_buckets = EXCLUDED.duration_buckets,
        start_delay_buckets = EXCLUDED.start_delay_buckets
 """
+)
 
 
 # -- what the SLO model reads besides the segments ------------------------------------------
@@ -55,11 +60,11 @@ INSTALLED_MODULES_SQL = (
     "SELECT name FROM ir_module_module WHERE state IN ('installed', 'to install', 'to upgrade')"
 )
 #: workflows with ledger traffic
-LEDGER_WORKFLOWS_SQL = "SELECT DISTINCT workflow FROM logistics_workflow_ledger"
+LEDGER_WORKFLOWS_SQL = "SELECT DISTINCT workflow FROM " + LEDGER
 #: the rollup's last hour (None before the first rollup)
 LAST_ROLLED_HOUR_SQL = "SELECT max(hour) FROM logistics_slo_ledger_hourly"
 #: the minute ledger's first hour (None when empty)
-FIRST_LEDGER_HOUR_SQL = "SELECT date_trunc('hour', min(minute)) FROM logistics_workflow_ledger"
+FIRST_LEDGER_HOUR_SQL = "SELECT date_trunc('hour', min(minute)) FROM " + LEDGER
 
 
 class SegmentCache:

@@ -20,17 +20,6 @@ def client(url, timeout=SOCKET_TIMEOUT):
     )
 
 
-def validate_url(url):
-    """Error text for a Redis URL that cannot be used, else ``None`` (never echoes the password)."""
-    try:
-        client(url).connection_pool.get_connection  # noqa: B018 - parsing is what we test
-    except Exception as exc:
-        return "%s" % type(exc).__name__
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        return "scheme must be redis://, rediss:// or unix://"
-    return None
-
-
 def collect(url, timeout=SOCKET_TIMEOUT):
     """``(families, ok)``: ``odoo_redis_up`` plus memory, clients, evictions and hit ratio inputs."""
     up = metrics.Family("odoo_redis_up", "gauge", "1 when Redis answers the collector.", ())
