@@ -25,7 +25,7 @@ Routes: ``jsonrpc`` (``/jsonrpc`` ``object.execute_kw`` ``res.partner`` ``read``
 the database), ``login`` (``GET /web/login``), ``health`` (``GET /web/health``). Target: the
 suite costs <= 50 µs per request on each.
 
-    LO_VENV=/work/main/.venv .venv/bin/python benchmarks/bench_request_path.py \\
+    .venv/bin/python benchmarks/bench_request_path.py \\
         [--series 18.0|19.0] [--turns 30] [--requests 50] [--routes jsonrpc,login,health] [--json] \\
         [--compare OLD_ADDONS_DIR] [--control]
 
