@@ -1,10 +1,16 @@
 """Traffic into a running test server, as clients send it: workflow events through the ingest
-endpoint, JSON-RPC calls as the database's administrator."""
+endpoint, JSON-RPC calls as the database's administrator; the SLO rules generated from those
+databases and the ledger's figures to compare Prometheus' with."""
 
+import contextlib
 import datetime
+import subprocess
 import uuid
 
+import odoo_harness
 import requests
+
+from logistics_slo.core import slo_math
 
 
 def post_events(srv, db, key, events):
@@ -58,3 +64,38 @@ def make_events(runs, failures, slow):
             }
         )
     return out
+
+
+def slo_rules(dbs):
+    """The Prometheus rules ``odoo-bin slo_rules`` generates from the SLOs of ``dbs``."""
+    proc = subprocess.run(
+        [
+            *odoo_harness.odoo_cmd(),
+            "--addons-path=" + odoo_harness.addons_path(),
+            "slo_rules",
+            "--db_host=" + odoo_harness.PG["host"],
+            "--db_user=" + odoo_harness.PG["user"],
+            *[arg for db in dbs for arg in ("-d", db)],
+            "-o",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=odoo_harness.ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def ledger_state(db, defn):
+    """The ledger's SLI of ``defn`` over the burn windows (minute ledger, as the cron computes it)."""
+    with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT minute, workflow, outcome, count, duration_buckets, start_delay_buckets "
+            "FROM logistics_workflow_ledger "
+            "WHERE minute > now() at time zone 'UTC' - interval '2 hours'"
+        )
+        names = ("minute", "workflow", "outcome", "count", "duration_buckets", "start_delay_buckets")
+        rows = [dict(zip(names, r, strict=True)) for r in cr.fetchall()]
+    return slo_math.evaluate_rows(defn, rows, [], datetime.datetime.utcnow())

@@ -14,24 +14,20 @@ never see its first increment; each case below drives one first event and requir
 The ledger (the in-app SLO figures) and Prometheus agree on the tenant's SLI.
 """
 
-import contextlib
-import datetime
 import shutil
-import subprocess
 import time
 
 import native_stack
 import odoo_harness
 import pytest
 import requests
-from tenant_traffic import make_events, post_events, rpc
-
-from logistics_slo.core import slo_math
+from tenant_traffic import ledger_state, make_events, post_events, rpc, slo_rules
 
 pytestmark = [pytest.mark.odoo, pytest.mark.slow]
 TAG = "lotest_first"
 HOLD = 10  # seconds a new series reads 0: ten 1 s scrapes, a few of which may time out on a busy machine
 SLO = "pod_sync_success_ratio"
+DEFN = {"workflow": "pod_sync", "sli_type": "success_ratio", "objective": 0.99}
 
 SETUP = """
 env["res.users"].create({"name": "Clerk", "login": "clerk", "password": "clerk-password-1"})
@@ -50,28 +46,6 @@ def prometheus_config(odoo_port, tmp):
         "      - targets: ['127.0.0.1:%s']\n" % odoo_port
     )
     return tmp / "prometheus.yml"
-
-
-def slo_rules(db):
-    proc = subprocess.run(
-        [
-            *odoo_harness.odoo_cmd(),
-            "--addons-path=" + odoo_harness.addons_path(),
-            "slo_rules",
-            "--db_host=" + odoo_harness.PG["host"],
-            "--db_user=" + odoo_harness.PG["user"],
-            "-d",
-            db,
-            "-o",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=odoo_harness.ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
 
 
 class Prom(native_stack.PromAPI):
@@ -94,18 +68,6 @@ class Prom(native_stack.PromAPI):
             raise AssertionError("%s (last answer: %s)" % (exc, last)) from None
 
 
-def ledger_sli(db):
-    with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
-        cr.execute(
-            "SELECT minute, workflow, outcome, count, duration_buckets, start_delay_buckets "
-            "FROM logistics_workflow_ledger"
-        )
-        names = ("minute", "workflow", "outcome", "count", "duration_buckets", "start_delay_buckets")
-        rows = [dict(zip(names, r, strict=True)) for r in cr.fetchall()]
-    defn = {"workflow": "pod_sync", "sli_type": "success_ratio", "objective": 0.99}
-    return slo_math.evaluate_rows(defn, rows, [], datetime.datetime.utcnow())["windows"]["30m"]
-
-
 def group_id(srv, db, xmlid):
     module, name = xmlid.split(".")
     rows = rpc(
@@ -123,7 +85,7 @@ def test_first_events_reach_increase_and_the_slo_rules(base_template, tmp_path):
         key = native_stack.api_key(template)
         proc = odoo_harness.run_shell(template, SETUP)
         assert "SETUP_OK" in proc.stdout, proc.stdout[-3000:]
-        rules = slo_rules(template)
+        rules = slo_rules([template])
         tenant = odoo_harness.clone_db(template, tag + "_a")
         dbs.append(tenant)
         (tmp_path / "slo.rules.yml").write_text(rules)
@@ -156,7 +118,7 @@ def test_first_events_reach_increase_and_the_slo_rules(base_template, tmp_path):
                 prom.seen(bad, minimum=1e-9)
                 # the in-app figures (the ledger) and Prometheus' SLI agree on that failure
                 time.sleep(2)
-                ledger = ledger_sli(tenant)
+                ledger = ledger_state(tenant, DEFN)["windows"]["30m"]
                 assert ledger["total"] == 3
                 sli = prom.seen(
                     'tenant_slo:odoo_slo_sli:ratio_rate5m{tenant="%s",slo="%s"}' % (tenant, SLO), 0.1

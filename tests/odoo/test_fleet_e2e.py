@@ -17,11 +17,8 @@ VictoriaMetrics stopped for a minute while traffic goes on loses no sample (the 
 their buffer) and does not slow Odoo.
 """
 
-import contextlib
-import datetime
 import secrets
 import statistics
-import subprocess
 import time
 
 import fleet_stack
@@ -29,9 +26,7 @@ import native_stack
 import odoo_harness
 import pytest
 import requests
-from tenant_traffic import make_events, post_events, refresh_slos
-
-from logistics_slo.core import slo_math
+from tenant_traffic import ledger_state, make_events, post_events, refresh_slos, slo_rules
 
 pytestmark = [pytest.mark.odoo, pytest.mark.slow]
 TAG = "lotest_fleet"
@@ -57,40 +52,6 @@ env["logistics.slo"].create([
 env.cr.commit()
 print("APIKEY=" + key)
 """
-
-
-def ledger_sli(db, objective):
-    with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
-        cr.execute(
-            "SELECT minute, workflow, outcome, count, duration_buckets, start_delay_buckets "
-            "FROM logistics_workflow_ledger "
-            "WHERE minute > now() at time zone 'UTC' - interval '2 hours'"
-        )
-        names = ("minute", "workflow", "outcome", "count", "duration_buckets", "start_delay_buckets")
-        rows = [dict(zip(names, r, strict=True)) for r in cr.fetchall()]
-    defn = {"workflow": "pod_sync", "sli_type": "success_ratio", "objective": objective}
-    return slo_math.evaluate_rows(defn, rows, [], datetime.datetime.utcnow())
-
-
-def slo_rules(dbs):
-    proc = subprocess.run(
-        [
-            *odoo_harness.odoo_cmd(),
-            "--addons-path=" + odoo_harness.addons_path(),
-            "slo_rules",
-            "--db_host=" + odoo_harness.PG["host"],
-            "--db_user=" + odoo_harness.PG["user"],
-            *[arg for db in dbs for arg in ("-d", db)],
-            "-o",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=odoo_harness.ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +268,9 @@ def test_slo_rules_of_tenants_served_by_both_instances_equal_the_ledger(fleet):
     for suffix, objective in OBJECTIVES.items():
         db = fleet["dbs"][suffix]
         runs, failures = TRAFFIC[suffix]
-        ledger = ledger_sli(db, objective)
+        ledger = ledger_state(
+            db, {"workflow": "pod_sync", "sli_type": "success_ratio", "objective": objective}
+        )
         # both replicas wrote into the tenant's ledger: every run exactly once
         assert ledger["windows"]["30m"]["total"] == 2 * runs
         sel = '{tenant="%s",slo="%s"}' % (db, SLO)

@@ -3,7 +3,6 @@ tenants with different objectives, loads the generated rules, and its SLI agrees
 ledger's SLI for the same window within 1 %."""
 
 import contextlib
-import datetime
 import shutil
 import subprocess
 import tempfile
@@ -13,9 +12,7 @@ from pathlib import Path
 import odoo_harness
 import pytest
 import requests
-from tenant_traffic import make_events, post_events, refresh_slos
-
-from logistics_slo.core import slo_math
+from tenant_traffic import ledger_state, make_events, post_events, refresh_slos, slo_rules
 
 pytestmark = [pytest.mark.odoo, pytest.mark.slow]
 TAG = "lotest_sloe2e"
@@ -106,19 +103,6 @@ class Prometheus:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def ledger_state(db, defn):
-    """The ledger's SLI over the burn windows (minute ledger, as the cron computes it)."""
-    with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
-        cr.execute(
-            "SELECT minute, workflow, outcome, count, duration_buckets, start_delay_buckets "
-            "FROM logistics_workflow_ledger "
-            "WHERE minute > now() at time zone 'UTC' - interval '2 hours'"
-        )
-        names = ("minute", "workflow", "outcome", "count", "duration_buckets", "start_delay_buckets")
-        rows = [dict(zip(names, r, strict=True)) for r in cr.fetchall()]
-    return slo_math.evaluate_rows(defn, rows, [], datetime.datetime.utcnow())
-
-
 @pytest.mark.skipif(not shutil.which("prometheus"), reason="prometheus not installed")
 def test_prometheus_sli_matches_ledger(base_template):
     dbs, keys = {}, {}
@@ -129,26 +113,7 @@ def test_prometheus_sli_matches_ledger(base_template):
             proc = odoo_harness.run_shell(db, SETUP % {"objective": objective})
             assert "APIKEY=" in proc.stdout, proc.stdout[-3000:]
             keys[suffix] = proc.stdout.split("APIKEY=")[1].split()[0]
-        rules = subprocess.run(
-            [
-                *odoo_harness.odoo_cmd(),
-                "--addons-path=" + odoo_harness.addons_path(),
-                "slo_rules",
-                "--db_host=" + odoo_harness.PG["host"],
-                "--db_user=" + odoo_harness.PG["user"],
-                "-d",
-                dbs["a"],
-                "-d",
-                dbs["b"],
-                "-o",
-                "-",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=odoo_harness.ROOT,
-        )
-        assert rules.returncode == 0, rules.stderr[-3000:]
+        rules = slo_rules([dbs["a"], dbs["b"]])
         with odoo_harness.OdooServer(
             workers=2,
             max_cron_threads=1,
@@ -156,7 +121,7 @@ def test_prometheus_sli_matches_ledger(base_template):
             load="base,web,logistics_observability,logistics_slo",
             options={"observability_ledger_flush_interval": 0.5, "db_name": ",".join(dbs.values())},
         ) as srv:
-            prom = Prometheus(srv.http_port, rules.stdout)
+            prom = Prometheus(srv.http_port, rules)
             try:
                 # warm-up: the first increment of a new series is invisible to rate()
                 for suffix in TRAFFIC:
