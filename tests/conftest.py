@@ -101,6 +101,16 @@ def pytest_generate_tests(metafunc):
         )
 
 
+@pytest.fixture
+def full_detail():
+    """The opt-in ``full`` metrics detail level (core/detail.py) for one test."""
+    from logistics_observability.core import detail
+
+    detail.configure(detail.FULL)
+    yield
+    detail.configure(detail.DEFAULT)
+
+
 @pytest.fixture(scope="session")
 def odoo_series(request):
     """The Odoo series this test runs on; the harness's helpers run that series' Odoo."""

@@ -3,6 +3,7 @@
 import logging
 
 from . import snapshot
+from .core.slo_math import DEFAULT_MIN_EVENTS
 
 _logger = logging.getLogger(__name__)
 
@@ -55,12 +56,19 @@ def collect():
             seen.add((label, slo))
             if _num(row.get("objective")):
                 objective.add(row["objective"], tenant=label, slo=slo)
-            if _num(row.get("min_events")):
+            if _num(row.get("min_events")) and (
+                metrics.full_detail() or row["min_events"] != DEFAULT_MIN_EVENTS
+            ):
+                # the generated rules default to DEFAULT_MIN_EVENTS (one series less per SLO)
                 min_events.add(row["min_events"], tenant=label, slo=slo)
             if not fresh:
                 continue
             if _num(row.get("budget_remaining")):
                 remaining.add(row["budget_remaining"], tenant=label, slo=slo)
+            if not metrics.full_detail():
+                # per window: 16 series per SLO and tenant, which the generated recording rules
+                # (tenant_slo:odoo_slo_burn_rate:rate*) compute from the counters anyway
+                continue
             if _num(row.get("sli_window")):
                 sli.add(row["sli_window"], tenant=label, slo=slo, window=row.get("window") or "28d")
             for window, value in (row.get("sli") or {}).items():

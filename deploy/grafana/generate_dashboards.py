@@ -346,9 +346,11 @@ def tenant():
     b.row("Traffic")
     b.panel(
         "timeseries",
-        "Requests by route",
-        [("topk(15, sum by (route) (rate(odoo_http_requests_total{%s}[%s])))" % (T, RI), "{{route}}")],
+        "Requests by route (all tenants)",
+        [("topk(15, sum by (route) (rate(odoo_http_request_duration_seconds_count[%s])))" % RI, "{{route}}")],
         unit="reqps",
+        description="Routes are not tenant-labelled at the default detail level (the series budget); "
+        "with observability_metrics_detail = full, odoo_http_requests_total has them per tenant.",
     )
     b.panel(
         "timeseries",
@@ -511,11 +513,11 @@ def workflows():
         )
     b.panel(
         "timeseries",
-        "SQL queries per run p95",
+        "SQL queries per run p95 (all tenants)",
         [
             (
-                "histogram_quantile(0.95, sum by (le, workflow) (rate(odoo_workflow_sql_queries_bucket{%s}[%s])))"
-                % (w_sel, RI),
+                "histogram_quantile(0.95, sum by (le, workflow) "
+                '(rate(odoo_workflow_sql_queries_bucket{workflow=~"$workflow"}[%s])))' % RI,
                 "{{workflow}}",
             )
         ],
@@ -536,10 +538,10 @@ def workflows():
     b.row("Carriers")
     b.panel(
         "timeseries",
-        "Carrier requests by outcome",
+        "Carrier requests by outcome (all tenants)",
         [
             (
-                "sum by (carrier, operation, outcome) (rate(odoo_carrier_requests_total{%s}[%s]))" % (T, RI),
+                "sum by (carrier, operation, outcome) (rate(odoo_carrier_requests_total[%s]))" % RI,
                 "{{carrier}} {{operation}} {{outcome}}",
             )
         ],
@@ -547,11 +549,11 @@ def workflows():
     )
     b.panel(
         "timeseries",
-        "Carrier request p95 duration",
+        "Carrier request p95 duration (all tenants)",
         [
             (
                 "histogram_quantile(0.95, sum by (le, carrier, operation) "
-                "(rate(odoo_carrier_request_duration_seconds_bucket{%s}[%s])))" % (T, RI),
+                "(rate(odoo_carrier_request_duration_seconds_bucket[%s])))" % RI,
                 "{{carrier}} {{operation}}",
             )
         ],
@@ -592,17 +594,22 @@ def crons_queues():
     b.panel(
         "timeseries",
         "Cron runs by outcome",
-        [("sum by (outcome) (rate(odoo_cron_runs_total{%s}[%s]))" % (T, RI), "{{outcome}}")],
+        [
+            (
+                'sum by (outcome) (rate(odoo_workflow_runs_total{workflow="cron",%s}[%s]))' % (T, RI),
+                "{{outcome}}",
+            )
+        ],
         unit="ops",
     )
     b.panel(
         "timeseries",
-        "Slowest crons p95",
+        "Slowest crons p95 (all tenants)",
         [
             (
-                "topk(10, histogram_quantile(0.95, sum by (le, tenant, cron) "
-                "(rate(odoo_cron_duration_seconds_bucket{%s}[%s]))))" % (T, RI),
-                "{{tenant}} {{cron}}",
+                "topk(10, histogram_quantile(0.95, sum by (le, cron) "
+                "(rate(odoo_cron_duration_seconds_bucket[%s]))))" % RI,
+                "{{cron}}",
             )
         ],
         unit="s",
@@ -830,13 +837,13 @@ def backups():
     )
     b.panel(
         "timeseries",
-        "Backup size",
+        "Backup size (full detail level)",
         [("max by (tenant, kind) (odoo_backup_last_size_bytes{%s})" % T, "{{tenant}} {{kind}}")],
         unit="bytes",
     )
     b.panel(
         "timeseries",
-        "Backup duration",
+        "Backup duration (full detail level)",
         [("max by (tenant, kind) (odoo_backup_last_duration_seconds{%s})" % T, "{{tenant}} {{kind}}")],
         unit="s",
     )
@@ -877,7 +884,12 @@ def slos():
         "Objective vs. SLI (28 d, Odoo ledger)",
         [
             ("max by (tenant, slo) (odoo_slo_objective_ratio{%s})" % s, ""),
-            ('max by (tenant, slo) (odoo_slo_sli_ratio{%s,window="28d"})' % s, ""),
+            # SLI from the budget left: remaining = 1 - (1 - SLI) / (1 - objective)
+            (
+                "1 - (1 - max by (tenant, slo) (odoo_slo_error_budget_remaining_ratio{%s}))"
+                " * (1 - max by (tenant, slo) (odoo_slo_objective_ratio{%s}))" % (s, s),
+                "",
+            ),
         ],
         unit="percentunit",
         w=12,
@@ -893,8 +905,11 @@ def slos():
     )
     b.panel(
         "timeseries",
-        "Burn rate (Odoo ledger) by window",
-        [("max by (tenant, slo, window) (odoo_slo_burn_rate{%s})" % s, "{{tenant}} {{slo}} {{window}}")],
+        "Burn rate (Prometheus, 1 d and 3 d)",
+        [
+            ("max by (tenant, slo) (tenant_slo:odoo_slo_burn_rate:rate1d{%s})" % s, "{{tenant}} {{slo}} 1d"),
+            ("max by (tenant, slo) (tenant_slo:odoo_slo_burn_rate:rate3d{%s})" % s, "{{tenant}} {{slo}} 3d"),
+        ],
     )
     b.panel(
         "timeseries",
@@ -985,7 +1000,7 @@ def security():
     )
     b.panel(
         "timeseries",
-        "Module operations",
+        "Module operations (full detail level)",
         [
             (
                 "sum by (tenant, operation) (increase(odoo_module_operations_total{%s}[1h]))" % T,

@@ -23,7 +23,15 @@ def scrape():
     }
 
 
-def test_a_request_records_every_http_series_once():
+@pytest.mark.parametrize("level", ["default", "full"])
+def test_a_request_records_every_http_series_once(level, request):
+    if level == "full":
+        request.getfixturevalue("full_detail")
+    # the default level keeps a tenant's requests by status class: per route and method they are
+    # odoo_http_request_duration_seconds (no tenant)
+    post, login, other, nf_route = (
+        ("POST", "/web/login", "other", "__not_found__") if level == "full" else ("",) * 4
+    )
     server_metrics.request_started()
     assert scrape()[("odoo_http_requests_in_flight", ())] == 1
     route, code = server_metrics.request_finished("db1", "/web/login", "post", "303 SEE OTHER", 0.2, 7, 0.05)
@@ -31,10 +39,11 @@ def test_a_request_records_every_http_series_once():
     server_metrics.request_finished("db1", None, "BREW", None, 0.01, 0, 0.0, in_flight=False)
     got = scrape()
     assert got[("odoo_http_requests_in_flight", ())] == 0
-    key = (("method", "POST"), ("route", "/web/login"), ("status", "3xx"), ("tenant", "db1"))
+    key = (("method", post), ("route", login), ("status", "3xx"), ("tenant", "db1"))
     assert got[("odoo_http_requests_total", key)] == 1
-    nf = (("method", "other"), ("route", "__not_found__"), ("status", "5xx"), ("tenant", "db1"))
+    nf = (("method", other), ("route", nf_route), ("status", "5xx"), ("tenant", "db1"))
     assert got[("odoo_http_requests_total", nf)] == 1
+    assert sum(1 for name, _labels in got if name == "odoo_http_requests_total") == 2
     dur = (("method", "POST"), ("route", "/web/login"))
     assert got[("odoo_http_request_duration_seconds_count", dur)] == 1
     assert got[("odoo_http_request_duration_seconds_sum", dur)] == pytest.approx(0.2)
@@ -77,7 +86,7 @@ def test_known_requests_resolve_once_and_overflow_labels_are_asked_again(monkeyp
         server_metrics.request_finished("db2", "/web/login", "GET", "200 OK", 0.01, 1, 0.001, False)
     assert calls == ["db1", "db2", "db2"]  # the overflow label is never kept: the cap is asked each time
     got = scrape()
-    key = (("method", "GET"), ("route", "/web/login"), ("status", "2xx"), ("tenant", "__overflow__"))
+    key = (("method", ""), ("route", ""), ("status", "2xx"), ("tenant", "__overflow__"))
     assert got[("odoo_http_requests_total", key)] == 2
     metrics.configure(directory=metrics.get_store().directory + "-new")  # a new store: resolved again
     server_metrics.request_finished("db1", "/web/login", "GET", "200 OK", 0.01, 1, 0.001, False)

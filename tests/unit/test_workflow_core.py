@@ -69,8 +69,10 @@ def test_fail_discard_nested_and_sql_count():
     assert value("odoo_workflow_runs_total", tenant="t2", workflow="label_print", outcome="failure") == 1
     assert value("odoo_workflow_runs_total", tenant="other", workflow="label_print", outcome="success") == 0
     fam = {f.name: f for f in metrics.collect(run_collectors=False)}["odoo_workflow_sql_queries"]
-    ((labels, counts),) = [(lv, c) for lv, c in fam.samples if lv == ("t2", "label_print")]
+    # per workflow, not per tenant, at the default detail level (the series budget)
+    ((labels, counts),) = [(lv, c) for lv, c in fam.samples if lv == ("", "label_print")]
     assert counts[-1] == 7  # sum of SQL queries
+    assert not [lv for lv, _c in fam.samples if lv[0]]
 
 
 def test_cursor_sql_count_reads_odoos_counter_and_logs_a_missing_one_once(monkeypatch, caplog):
@@ -85,7 +87,7 @@ def test_cursor_sql_count_reads_odoos_counter_and_logs_a_missing_one_once(monkey
     with workflow.start("label_print", tenant="t5", sql_counter=counter):
         setattr(cr, odoo_facts.CURSOR_SQL_LOG_COUNT, 8)
     fam = {f.name: f for f in metrics.collect(run_collectors=False)}["odoo_workflow_sql_queries"]
-    ((counts,),) = [(c,) for lv, c in fam.samples if lv == ("t5", "label_print")]
+    ((counts,),) = [(c,) for lv, c in fam.samples if lv == ("", "label_print")]
     assert counts[-1] == 5
 
     # a renamed counter upstream: no SQL count recorded (not zeros), one warning per process
@@ -97,7 +99,8 @@ def test_cursor_sql_count_reads_odoos_counter_and_logs_a_missing_one_once(monkey
                 pass
     assert value("odoo_workflow_runs_total", tenant="t6", workflow="label_print", outcome="success") == 3
     fam = {f.name: f for f in metrics.collect(run_collectors=False)}["odoo_workflow_sql_queries"]
-    assert not [lv for lv, _c in fam.samples if lv == ("t6", "label_print")]
+    ((counts,),) = [(c,) for lv, c in fam.samples if lv == ("", "label_print")]
+    assert sum(counts[:-1]) == 1 and counts[-1] == 5  # still t5's one run
     warnings = [r for r in caplog.records if odoo_facts.CURSOR_SQL_LOG_COUNT in r.getMessage()]
     assert len(warnings) == 1, warnings
 
@@ -119,7 +122,10 @@ def test_recording_failure_never_breaks_the_block(monkeypatch):
     assert result == 42
 
 
-def test_carrier_call_counts_operation_and_http(tmp_path):
+@pytest.mark.parametrize("level", ["default", "full"])
+def test_carrier_call_counts_operation_and_http(tmp_path, level, request):
+    if level == "full":
+        request.getfixturevalue("full_detail")
     import http.server
     import threading
 
@@ -149,7 +155,8 @@ def test_carrier_call_counts_operation_and_http(tmp_path):
             requests.get("http://127.0.0.1:9/", timeout=2)
     finally:
         server.shutdown()
-    labels = {"tenant": "t4", "carrier": "demo_http"}
+    # per carrier across tenants at the default level: the tenant's view is its carrier_call runs
+    labels = {"tenant": "t4" if level == "full" else "", "carrier": "demo_http"}
     assert value("odoo_carrier_requests_total", operation="rate", outcome="success", **labels) == 1
     assert value("odoo_carrier_requests_total", operation="send", outcome="failure", **labels) == 1
     assert value("odoo_carrier_http_requests_total", operation="rate", status="2xx", **labels) == 1
@@ -160,13 +167,16 @@ def test_carrier_call_counts_operation_and_http(tmp_path):
     assert value("odoo_workflow_runs_total", tenant="t4", workflow="carrier_call", outcome="failure") == 1
     assert (
         hist_count(
-            "odoo_carrier_http_request_duration_seconds", tenant="t4", carrier="demo_http", operation="rate"
+            "odoo_carrier_http_request_duration_seconds",
+            tenant=labels["tenant"],
+            carrier="demo_http",
+            operation="rate",
         )
         == 2
     )
 
 
-def test_a_carrier_operation_checks_the_tenant_cap_once(monkeypatch):
+def test_a_carrier_operation_checks_the_tenant_cap_once(monkeypatch, full_detail):
     calls = []
     real = metrics.tenant_label
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 from ..core import config as obs_config
-from ..core import exemplars, instance, listener, metrics, server_metrics
+from ..core import detail, exemplars, instance, listener, metrics, server_metrics
 
 _logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ def configure():
 
     cfg = obs_config.load(odoo.tools.config.options, odoo_version=release.version)
     obs_config.set_current(cfg)
+    detail.configure(cfg.metrics_detail)  # before any series is recorded
     metrics.configure(
         directory=cfg.metrics_dir,
         max_tenants=cfg.max_tenants,

@@ -36,6 +36,19 @@ WORKFLOW_DURATION = (
 #: Delay between when a job was due and when it started (cron_on_time SLOs).
 START_DELAY = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
+#: The SLO grids: the bounds a tenant's workflow duration and start delay histograms keep at
+#: the default detail level (core/detail.py), and the only thresholds an SLO may use, so that
+#: the generated rules find their bucket at either level. Each is part of the fine grid above
+#: (the ledger counts on the fine grid: both count the same events at every SLO bound).
+WORKFLOW_SLO = (1.0, 5.0, 10.0, 14400.0)
+START_DELAY_SLO = (60.0, 300.0, 1800.0)
+
+#: Workflows without a per-tenant duration histogram at the default detail level (the series
+#: budget), so no latency SLO either: a tenant's scheduled actions are held to their start delay
+#: (cron_on_time), their durations, one action's unlike another's, are odoo_cron_duration_seconds
+#: per cron; a carrier call's duration is the carrier's, odoo_carrier_request_duration_seconds.
+NO_TENANT_DURATION = frozenset(("cron", "carrier_call"))
+
 #: SQL queries per request / workflow run.
 SQL_QUERIES = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000)
 

@@ -15,29 +15,37 @@ from . import buckets, exemplars, metrics, workflow
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
 
+# per carrier across tenants at the default detail level; a tenant's carrier calls are its
+# carrier_call workflow runs
+_PER_TENANT = ("tenant",)
+
 CARRIER_REQUESTS = metrics.counter(
     "odoo_carrier_requests_total",
     "Carrier operations (rate, send, tracking, cancel) by outcome.",
     ("tenant", "carrier", "operation", "outcome"),
     born_together={"outcome": (workflow.SUCCESS, workflow.FAILURE)},
+    detail_labels=_PER_TENANT,
 )
 CARRIER_DURATION = metrics.histogram(
     "odoo_carrier_request_duration_seconds",
     "Carrier operation duration.",
     ("tenant", "carrier", "operation"),
     buckets=buckets.CARRIER_DURATION,
+    detail_labels=_PER_TENANT,
 )
 CARRIER_HTTP = metrics.counter(
     "odoo_carrier_http_requests_total",
     "Outbound HTTP requests made by carrier operations, by status class or error "
     "(timeout, connection_error).",
     ("tenant", "carrier", "operation", "status"),
+    detail_labels=_PER_TENANT,
 )
 CARRIER_HTTP_DURATION = metrics.histogram(
     "odoo_carrier_http_request_duration_seconds",
     "Outbound HTTP request duration inside carrier operations.",
     ("tenant", "carrier", "operation"),
     buckets=buckets.CARRIER_DURATION,
+    detail_labels=_PER_TENANT,
 )
 
 _local = threading.local()

@@ -10,7 +10,7 @@ import os
 import re
 import urllib.parse
 
-from . import instance
+from . import detail, instance
 
 _logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ KEYS = {
     "observability_ledger_flush_interval": ("ODOO_OBSERVABILITY_LEDGER_FLUSH_INTERVAL", 5.0),
     "observability_tenant_exclude": ("ODOO_OBSERVABILITY_TENANT_EXCLUDE", None),
     "observability_new_series_hold": ("ODOO_OBSERVABILITY_NEW_SERIES_HOLD", 90.0),
+    "observability_metrics_detail": ("ODOO_OBSERVABILITY_METRICS_DETAIL", "default"),
 }
 
 LOG_FORMATS = ("text", "json")
@@ -57,6 +58,7 @@ class Config:
         self.tenant_exclude = None  # compiled pattern: served databases that are no tenants
         # seconds a new counter or histogram series reads 0: longer than the scrape interval
         self.new_series_hold = 90.0
+        self.metrics_detail = "default"  # core/detail.py: the per-tenant series budget
         self.errors = {}  # key -> message
         self.db = {}  # PostgreSQL connection parameters for health checks
 
@@ -138,6 +140,7 @@ def load(options, environ=None, odoo_version=None):
     parse("observability_ledger_flush_interval", "ledger_flush_interval", _flush_interval)
     parse("observability_tenant_exclude", "tenant_exclude", _pattern)
     parse("observability_new_series_hold", "new_series_hold", _hold)
+    parse("observability_metrics_detail", "metrics_detail", detail.parse)
     if not cfg.release:
         cfg.release = cfg.version
     if not cfg.metrics_dir:

@@ -30,7 +30,7 @@ import threading
 import time
 from bisect import bisect_left
 
-from . import context, metrics, names
+from . import context, detail, metrics, names
 from .atfork import at_fork_in_child
 from .logonce import LogOnce
 
@@ -53,6 +53,7 @@ _monotonic = time.monotonic
 
 _state = {"directory": None, "map": None, "fd": None, "failed": None}
 _series = {}  # (name, label values) -> Series, bounded
+detail.on_change(_series.clear)  # buckets and exposed label values follow the level
 _KEYS_MAX = 100000
 _epoch = [0]  # bumped by clear(): the notes of every Series are forgotten
 _lock = threading.Lock()
@@ -243,6 +244,9 @@ def series(metric, labelvalues):
     """The :class:`Series` of ``metric`` (a :mod:`.metrics` histogram) and these label values
     (clipped as the store keeps them), shared by every caller of this process."""
     labelvalues = tuple(names.clip(v) for v in labelvalues)
+    exposed = getattr(metric, "exposed", None)
+    if exposed is not None:  # the series as the detail level records it
+        labelvalues = exposed(labelvalues)
     key = (metric.name, labelvalues)
     found = _series.get(key)
     if found is None:

@@ -36,6 +36,7 @@ import time
 
 from . import buckets as _buckets
 from . import collection as _collection
+from . import detail as _detail
 from . import merge as _merge
 from . import names as _names
 from . import slot_writer as _slot_writer
@@ -442,7 +443,17 @@ class Metric:
     kind = None
     child_class = _Child
 
-    def __init__(self, name, help, labelnames=(), buckets=(), mode="", born_together=None):
+    def __init__(
+        self,
+        name,
+        help,
+        labelnames=(),
+        buckets=(),
+        mode="",
+        born_together=None,
+        detail_labels=(),
+        full_buckets=None,
+    ):
         if not _NAME_RE.match(name or ""):
             raise ValueError("invalid metric name %r" % (name,))
         labelnames = tuple(labelnames or ())
@@ -454,21 +465,45 @@ class Metric:
         self.name = name
         self.help = help or ""
         self.labelnames = labelnames
-        self.buckets = tuple(float(b) for b in buckets)
+        self.detail_labels = tuple(detail_labels or ())
+        if any(label not in labelnames for label in self.detail_labels):
+            raise ValueError("%s: detail labels must be labels of the metric" % name)
+        self._detail_pos = frozenset(labelnames.index(label) for label in self.detail_labels)
+        self._grids = (tuple(float(b) for b in buckets), tuple(float(b) for b in (full_buckets or buckets)))
         self.mode = mode
         self.born_together = _born_together(name, labelnames, born_together)
         self.siblings = _siblings_of(self.born_together) if self.born_together else None
-        self.width = _merge.width_of(self.kind, self.buckets, mode)
-        self._sum_offset = len(self.buckets) + 1
         self._children = {}  # label values as given -> child (at most MAX_CHILDREN)
+        self._use_level()
         self._lock = threading.Lock()
-        self._default = None if labelnames else self.child_class(self, ())
         fast = _fast_labels(self)
         if fast is not None:
             self.labels = fast
 
     def _spec(self):
-        return (self.kind, self.help, self.labelnames, self.buckets, self.mode, self.born_together)
+        return (
+            self.kind,
+            self.help,
+            self.labelnames,
+            self._grids,
+            self.mode,
+            self.born_together,
+            self.detail_labels,
+        )
+
+    def _use_level(self):
+        """Take the detail level's buckets (:mod:`.detail`); series bound before are forgotten."""
+        self.buckets = self._grids[1] if _detail.full() else self._grids[0]
+        self.width = _merge.width_of(self.kind, self.buckets, self.mode)
+        self._sum_offset = len(self.buckets) + 1
+        self._children.clear()
+        self._default = None if self.labelnames else self.child_class(self, ())
+
+    def exposed(self, values):
+        """The label values a series is recorded under at the current detail level."""
+        if self._detail_pos and not _detail.full():
+            return _detail.blank(values, self._detail_pos)
+        return values
 
     def labels(self, *values, **kwargs):
         """The series for these label values (positional in ``labelnames`` order, or by name).
@@ -506,7 +541,7 @@ class Metric:
             return self._bad_labels()
 
     def _new_child(self, key):
-        child = self.child_class(self, tuple(_clip(v) for v in key))
+        child = self.child_class(self, self.exposed(tuple(_clip(v) for v in key)))
         with self._lock:
             if len(self._children) < MAX_CHILDREN:
                 child = self._children.setdefault(key, child)
@@ -562,10 +597,10 @@ class Counter(Metric):
     kind = "counter"
     child_class = CounterChild
 
-    def __init__(self, name, help, labelnames=(), born_together=None):
+    def __init__(self, name, help, labelnames=(), born_together=None, detail_labels=()):
         if not name.endswith("_total"):
             raise ValueError("counter names end with _total: %r" % name)
-        super().__init__(name, help, labelnames, born_together=born_together)
+        super().__init__(name, help, labelnames, born_together=born_together, detail_labels=detail_labels)
 
     def inc(self, amount=1.0, **labels):
         self._child(labels).inc(amount)
@@ -597,19 +632,33 @@ class Histogram(Metric):
     kind = "histogram"
     child_class = HistogramChild
 
-    def __init__(self, name, help, labelnames=(), buckets=_buckets.HTTP_DURATION):
-        bounds = [float(b) for b in buckets if not math.isinf(float(b))]
-        if not bounds or bounds != sorted(set(bounds)):
-            raise ValueError("histogram buckets must be increasing: %r" % (buckets,))
+    def __init__(
+        self, name, help, labelnames=(), buckets=_buckets.HTTP_DURATION, detail_labels=(), full_buckets=None
+    ):
+        bounds = _bounds(buckets)
         if "le" in tuple(labelnames or ()):
             raise ValueError("'le' is reserved in histograms")
-        super().__init__(name, help, labelnames, buckets=bounds)
+        super().__init__(
+            name,
+            help,
+            labelnames,
+            buckets=bounds,
+            detail_labels=detail_labels,
+            full_buckets=_bounds(full_buckets) if full_buckets else None,
+        )
 
     def observe(self, value, **labels):
         self._child(labels).observe(value)
 
     def time(self, **labels):
         return self._child(labels).time()
+
+
+def _bounds(buckets):
+    bounds = [float(b) for b in buckets if not math.isinf(float(b))]
+    if not bounds or bounds != sorted(set(bounds)):
+        raise ValueError("histogram buckets must be increasing: %r" % (buckets,))
+    return bounds
 
 
 def _define(cls, name, *args, **kwargs):
@@ -625,15 +674,18 @@ def _define(cls, name, *args, **kwargs):
     return metric
 
 
-def counter(name, help, labelnames=(), born_together=None):
+def counter(name, help, labelnames=(), born_together=None, detail_labels=()):
     """A counter (name ends with ``_total``); values of every process are summed.
 
     ``born_together={"outcome": ("success", "failure")}``: a new series is written together
     with the series of the other listed values (same other labels), at 0, so the first
     failure after successes is an increase Prometheus sees at once. Keep it to small
     enumerations read by rules (each listed value is a series per label set).
+
+    ``detail_labels``: labels left empty at the default detail level (:mod:`.detail`), e.g.
+    ``("tenant",)`` for per-cron detail that would multiply every tenant's series.
     """
-    return _define(Counter, name, help, labelnames, born_together=born_together)
+    return _define(Counter, name, help, labelnames, born_together=born_together, detail_labels=detail_labels)
 
 
 def gauge(name, help, labelnames=(), mode="mostrecent"):
@@ -647,13 +699,43 @@ def gauge(name, help, labelnames=(), mode="mostrecent"):
     return _define(Gauge, name, help, labelnames, mode=mode)
 
 
-def histogram(name, help, labelnames=(), buckets=_buckets.HTTP_DURATION):
-    """A histogram with fixed ``buckets`` (upper bounds; +Inf is implicit)."""
-    return _define(Histogram, name, help, labelnames, buckets=buckets)
+def histogram(name, help, labelnames=(), buckets=_buckets.HTTP_DURATION, detail_labels=(), full_buckets=None):
+    """A histogram with fixed ``buckets`` (upper bounds; +Inf is implicit).
+
+    ``full_buckets``: a finer grid used at the ``full`` detail level instead of ``buckets``;
+    ``detail_labels`` as for :func:`counter`.
+    """
+    return _define(
+        Histogram,
+        name,
+        help,
+        labelnames,
+        buckets=buckets,
+        detail_labels=detail_labels,
+        full_buckets=full_buckets,
+    )
 
 
 def registered():
     return dict(_registry)
+
+
+def full_detail():
+    """True at the opt-in ``full`` detail level (``observability_metrics_detail``, :mod:`.detail`):
+    a scrape-time collector may then add its per-tenant detail families."""
+    return _detail.full()
+
+
+def _apply_detail_level():
+    """The detail level changed: every metric takes its buckets, every series binds again."""
+    global _gen
+    with _registry_lock:
+        for metric in _registry.values():
+            metric._use_level()
+    _gen += 1
+
+
+_detail.on_change(_apply_detail_level)
 
 
 # ---------------------------------------------------------------------------

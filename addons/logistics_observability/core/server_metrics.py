@@ -15,7 +15,7 @@ compat hands over, so a request seen before costs one dict lookup before the upd
 
 import logging
 
-from . import buckets, exemplars, metrics, names
+from . import buckets, detail, exemplars, metrics, names
 from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ REQUESTS = metrics.counter(
     "odoo_http_requests_total",
     "HTTP requests answered, by tenant, route template, method and status class.",
     ("tenant", "route", "method", "status"),
+    # per route and method: odoo_http_request_duration_seconds (no tenant)
+    detail_labels=("route", "method"),
 )
 DURATION = metrics.histogram(
     "odoo_http_request_duration_seconds",
@@ -70,6 +72,7 @@ INSTANCE_START = metrics.gauge(
 # the cache of groups is cleared when full (a miss only costs one group's binding)
 MAX_GROUPS = 4096
 _groups = {}
+detail.on_change(_groups.clear)  # groups hold series bound at the previous level
 _requests = {}  # (dbname, route, method, status) as compat hands them -> _Resolved
 _requests_gen = [None]  # metrics._gen the entries were resolved for
 _log_errors = LogOnce(_logger, exc_info=True)

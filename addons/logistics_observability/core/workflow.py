@@ -24,7 +24,7 @@ import re
 import threading
 import time
 
-from . import buckets, context, exemplars, metrics, odoo_facts
+from . import buckets, context, detail, exemplars, metrics, odoo_facts
 from .ledger_writer import Ledger
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
@@ -52,32 +52,39 @@ DURATION = metrics.histogram(
     "odoo_workflow_duration_seconds",
     "Business workflow run duration (pod_sync: dispatch-to-proof lag).",
     ("tenant", "workflow"),
-    buckets=buckets.WORKFLOW_DURATION,
+    buckets=buckets.WORKFLOW_SLO,
+    full_buckets=buckets.WORKFLOW_DURATION,
 )
 SQL_QUERIES = metrics.histogram(
     "odoo_workflow_sql_queries",
     "SQL queries per business workflow run.",
     ("tenant", "workflow"),
     buckets=buckets.SQL_QUERIES,
+    detail_labels=("tenant",),
 )
 START_DELAY = metrics.histogram(
     "odoo_workflow_start_delay_seconds",
     "Delay between when a scheduled run was due and when it started.",
     ("tenant", "workflow"),
-    buckets=buckets.START_DELAY,
+    buckets=buckets.START_DELAY_SLO,
+    full_buckets=buckets.START_DELAY,
 )
 CRON_RUNS = metrics.counter(
     "odoo_cron_runs_total",
     "Scheduled action runs by outcome.",
     ("tenant", "cron", "outcome"),
     born_together={"outcome": OUTCOMES},
+    detail_labels=("tenant",),  # a tenant's crons: odoo_workflow_runs_total{workflow="cron"}
 )
 CRON_DURATION = metrics.histogram(
     "odoo_cron_duration_seconds",
     "Scheduled action run duration.",
     ("tenant", "cron"),
     buckets=buckets.WORKFLOW_DURATION,
+    detail_labels=("tenant",),
 )
+
+NO_TENANT_DURATION = buckets.NO_TENANT_DURATION
 
 _local = threading.local()
 _enabled = True
@@ -152,8 +159,9 @@ def record_run(
             tenant, workflow, outcome, duration, sql_queries or 0, start_delay=start_delay, when=when
         )
         runs.inc()
-        DURATION.labels(tenant=label, workflow=workflow).observe(duration)
-        exemplars.observe(DURATION, (label, workflow), duration)
+        if workflow not in NO_TENANT_DURATION or detail.full():
+            DURATION.labels(tenant=label, workflow=workflow).observe(duration)
+            exemplars.observe(DURATION, (label, workflow), duration)
         if sql_queries is not None:
             SQL_QUERIES.labels(tenant=label, workflow=workflow).observe(sql_queries)
         if start_delay is not None:

@@ -171,7 +171,14 @@ def burn_alert_expr(defn, tier):
 def recording_rules(definitions):
     rules = [
         {"record": OBJECTIVE, "expr": "max by (tenant, slo) (odoo_slo_objective_ratio)"},
-        {"record": MIN_EVENTS, "expr": "max by (tenant, slo) (odoo_slo_min_events)"},
+        # odoo_slo_min_events is exported only where a tenant changed the default (the series
+        # budget): every other SLO of a tenant gets the default here
+        {
+            "record": MIN_EVENTS,
+            "expr": "max by (tenant, slo) (odoo_slo_min_events)\n"
+            "  or on (tenant, slo)\n"
+            "(0 * max by (tenant, slo) (odoo_slo_objective_ratio) + %d)" % slo_math.DEFAULT_MIN_EVENTS,
+        },
     ]
     for defn in definitions:
         labels = {"slo": defn["key"], "workflow": defn["workflow"]}

@@ -79,9 +79,9 @@ def _fmt_seconds(value):
 def threshold_grid(sli_type):
     """The histogram bucket bounds a threshold of this SLI type must sit on."""
     if sli_type in ("latency", "freshness"):
-        return buckets.WORKFLOW_DURATION
+        return buckets.WORKFLOW_SLO
     if sli_type == "cron_on_time":
-        return buckets.START_DELAY
+        return buckets.START_DELAY_SLO
     return ()
 
 
@@ -123,6 +123,20 @@ def normalize(defn):
     sli_type = d.get("sli_type")
     if sli_type not in SLI_TYPES:
         raise SloDefinitionError("sli_type %r: must be one of %s" % (sli_type, ", ".join(SLI_TYPES)))
+    if workflow in buckets.NO_TENANT_DURATION and sli_type in ("latency", "freshness"):
+        # no per-tenant duration histogram for these at the default detail level (core/workflow.py)
+        raise SloDefinitionError(
+            "workflow %s: its durations are not kept per tenant (%s); use %s"
+            % (
+                workflow,
+                "one scheduled action's duration says nothing of another's"
+                if workflow == "cron"
+                else "a carrier call's duration is the carrier's",
+                "cron_on_time (the start delay)"
+                if workflow == "cron"
+                else "success_ratio, and odoo_carrier_request_duration_seconds per carrier",
+            )
+        )
     grid = threshold_grid(sli_type)
     if grid:
         threshold = d.get("threshold")

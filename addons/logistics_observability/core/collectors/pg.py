@@ -7,7 +7,7 @@ tenant databases; connections to any other database are summed under
 
 import time
 
-from .. import metrics
+from .. import detail, metrics
 from . import pgconn
 
 OTHER = "__other__"
@@ -120,6 +120,11 @@ def _collect(conn, tenants):
         key = (_tenant(datname, tenants), state_label(state))
         conn_counts[key] = conn_counts.get(key, 0) + count
         tx_age[key[0]] = max(tx_age.get(key[0], 0.0), float(age or 0))
+    if not detail.full():  # a tenant's connections in one series (the series budget)
+        totals = {}
+        for (tenant, _state), count in conn_counts.items():
+            totals[(tenant, "")] = totals.get((tenant, ""), 0) + count
+        conn_counts = totals
     for (tenant, state), count in sorted(conn_counts.items()):
         connections.add(count, tenant=tenant, state=state)
     for tenant, age in sorted(tx_age.items()):

@@ -5,7 +5,7 @@ Tenants beyond the label cap share ``tenant="__overflow__"``: their samples are 
 series per family by each family's ``combine`` (sum of amounts, worst of ages and timestamps).
 """
 
-from .. import backup_status, changes, metrics
+from .. import backup_status, changes, detail, metrics
 
 # key: (name, type, help, labels, combine), in the order the families are exposed
 SPECS = {
@@ -118,6 +118,19 @@ def add_database(fams, tenant, size):
 
 
 def add_crons(fams, tenant, rows):
+    if not detail.full():
+        # the worst late and the worst failing action of the tenant, named: one series each
+        # whatever the number of actions (an incident that makes every cron late must not
+        # multiply series); the full list is in Platform Health > Queue Depth
+        late = [r for r in rows if r[1] is not None]
+        failing = [r for r in rows if r[2]]
+        rows = []
+        if late:
+            cron, age, _f = max(late, key=lambda r: (float(r[1]), r[0]))
+            rows.append((cron, age, None))
+        if failing:
+            cron, _a, failures = max(failing, key=lambda r: (r[2], r[0]))
+            rows.append((cron, None, failures))
     for cron, late, failures in rows:
         if late is not None:
             fams["lateness"].add(float(late), tenant=tenant, cron=cron)
@@ -125,7 +138,21 @@ def add_crons(fams, tenant, rows):
             fams["failing"].add(failures, tenant=tenant, cron=cron)
 
 
+# the queue depth at the default detail level: jobs still to run or failed, not their history
+QUEUE_BACKLOG = frozenset(("pending", "enqueued", "started", "wait_dependencies", "failed"))
+MAIL_BACKLOG = frozenset(("outgoing", "exception"))
+
+
 def add_queue(fams, tenant, rows):
+    if not detail.full():  # per state, channels summed (the series budget)
+        merged = {}
+        for _channel, state, count, age in rows or ():
+            if state in QUEUE_BACKLOG:
+                n, oldest = merged.get(state, (0, None))
+                if age is not None:
+                    oldest = max(oldest or 0.0, float(age))
+                merged[state] = (n + count, oldest)
+        rows = [("", state, n, age) for state, (n, age) in sorted(merged.items())]
     for channel, state, count, _age in rows or ():
         fams["jobs"].add(count, tenant=tenant, channel=channel, state=state)
     ages = {}
@@ -137,6 +164,8 @@ def add_queue(fams, tenant, rows):
 
 
 def add_mail(fams, tenant, rows):
+    if not detail.full():
+        rows = [(state, count) for state, count in rows or () if state in MAIL_BACKLOG]
     for state, count in rows or ():
         fams["mail"].add(count, tenant=tenant, state=state)
 
@@ -144,11 +173,14 @@ def add_mail(fams, tenant, rows):
 def add_changes(fams, tenant, found):
     if not found:
         return
+    if not detail.full():  # the latest change is enough for the shipped rules (series budget)
+        found = dict(found, modules=None)
     # every operation from 0, so the first one is an increase Prometheus sees
-    counts = dict.fromkeys(changes.OPERATIONS, 0)
-    counts.update({op: n for op, n in found["modules"] if op in counts})
-    for operation, count in counts.items():
-        fams["module_ops"].add(count, tenant=tenant, operation=operation)
+    if found["modules"] is not None:
+        counts = dict.fromkeys(changes.OPERATIONS, 0)
+        counts.update({op: n for op, n in found["modules"] if op in counts})
+        for operation, count in counts.items():
+            fams["module_ops"].add(count, tenant=tenant, operation=operation)
     if found["last"]:
         kind, operation, target, when = found["last"]
         fams["last_change"].add(
@@ -163,6 +195,7 @@ def add_changes(fams, tenant, found):
 def add_backup(fams, tenant, status):
     if status is None:
         return
+    full = detail.full()  # size, duration and quiet warnings: Platform Health has them (series budget)
     for kind, info in sorted(status["kinds"].items()):
         if kind == backup_status.DRILL:
             continue
@@ -170,16 +203,17 @@ def add_backup(fams, tenant, status):
             fams["b_status"].add(1 if info["last_status"] == "success" else 0, tenant=tenant, kind=kind)
         if info["success_ts"]:
             fams["b_ts"].add(info["success_ts"], tenant=tenant, kind=kind)
-            if info["size_bytes"] is not None:
+            if full and info["size_bytes"] is not None:
                 fams["b_size"].add(info["size_bytes"], tenant=tenant, kind=kind)
-            if info["duration_seconds"] is not None:
+            if full and info["duration_seconds"] is not None:
                 fams["b_dur"].add(info["duration_seconds"], tenant=tenant, kind=kind)
     if status["drill_success_ts"]:
         fams["drill"].add(status["drill_success_ts"], tenant=tenant)
     fams["rpo"].add(status["rpo_seconds"], tenant=tenant)
     fams["interval"].add(status["drill_interval_seconds"], tenant=tenant)
     for reason in backup_status.REASONS:
-        fams["warning"].add(1 if reason in status["warnings"] else 0, tenant=tenant, reason=reason)
+        if full or reason in status["warnings"]:
+            fams["warning"].add(1 if reason in status["warnings"] else 0, tenant=tenant, reason=reason)
 
 
 def build(data):
