@@ -24,6 +24,8 @@ DEFINITIONS = [
         "runbook_url": "https://runbooks.example/dispatch",
     },
     {"workflow": "pod_sync", "sli_type": "freshness", "threshold": 14400, "objective": 0.95},
+    # a changed minimum traffic is exported and joined; the others use the rules' default
+    {"workflow": "invoicing", "sli_type": "success_ratio", "objective": 0.995, "min_events": 50},
     {"workflow": "cron", "sli_type": "cron_on_time", "threshold": 300, "objective": 0.99, "window_days": 7},
 ]
 

@@ -138,11 +138,16 @@ def _slo_series(defn, tenant, objective, minutes, budget_remaining=None):
             "series": _series_name("odoo_slo_objective_ratio", labels),
             "values": "%s+0x%d" % (objective, minutes),
         },
-        {
-            "series": _series_name("odoo_slo_min_events", labels),
-            "values": "%d+0x%d" % (defn["min_events"], minutes),
-        },
     ]
+    if defn["min_events"] != slo_math.DEFAULT_MIN_EVENTS:
+        # as Odoo exports it: only where the tenant changed the default (the series budget); the
+        # rules fall back to the default otherwise, which these tests then exercise
+        out.append(
+            {
+                "series": _series_name("odoo_slo_min_events", labels),
+                "values": "%d+0x%d" % (defn["min_events"], minutes),
+            }
+        )
     if budget_remaining is not None:
         out.append(
             {
