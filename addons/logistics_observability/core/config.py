@@ -25,7 +25,7 @@ KEYS = {
     "observability_service": ("ODOO_OBSERVABILITY_SERVICE", "odoo"),
     "observability_release": ("ODOO_OBSERVABILITY_RELEASE", None),
     "observability_log_format": ("ODOO_OBSERVABILITY_LOG_FORMAT", "text"),
-    "observability_max_tenants": ("ODOO_OBSERVABILITY_MAX_TENANTS", 500),
+    "observability_max_tenants": ("ODOO_OBSERVABILITY_MAX_TENANTS", 2000),
     "observability_max_routes": ("ODOO_OBSERVABILITY_MAX_ROUTES", 200),
     "observability_redis_url": ("ODOO_OBSERVABILITY_REDIS_URL", None),
     "observability_ledger_flush_interval": ("ODOO_OBSERVABILITY_LEDGER_FLUSH_INTERVAL", 5.0),
@@ -50,7 +50,7 @@ class Config:
         self.release = None
         self.version = None
         self.log_format = "text"
-        self.max_tenants = 500
+        self.max_tenants = 2000
         self.max_routes = 200
         self.redis_url = None
         self.ledger_flush_interval = 5.0
