@@ -177,7 +177,7 @@ def test_config_defaults_env_overrides_and_bad_values(caplog):
     assert cfg.metrics_dir.endswith("/odoo-observability-%d/8070" % os.getuid())
     assert os.stat(os.path.dirname(cfg.metrics_dir)).st_mode & 0o777 == 0o700
     assert (cfg.env, cfg.region, cfg.service, cfg.release) == ("prod", "default", "odoo", "18.0")
-    assert cfg.max_tenants == 500 and cfg.max_routes == 200 and cfg.metrics_port is None
+    assert cfg.max_tenants == 2000 and cfg.max_routes == 200 and cfg.metrics_port is None
     cfg = config.load(
         {"observability_metrics_port": "9100", "observability_env": "staging"},
         environ={"ODOO_OBSERVABILITY_ENV": "dev", "ODOO_OBSERVABILITY_METRICS_TOKEN": "Zq9secret"},
@@ -195,7 +195,7 @@ def test_config_defaults_env_overrides_and_bad_values(caplog):
             environ={},
         )
     assert cfg.metrics_port is None and cfg.redis_url is None
-    assert cfg.log_format == "text" and cfg.max_tenants == 500
+    assert cfg.log_format == "text" and cfg.max_tenants == 2000
     for key in (
         "observability_metrics_port",
         "observability_redis_url",

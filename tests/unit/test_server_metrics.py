@@ -91,4 +91,4 @@ def test_known_requests_resolve_once_and_overflow_labels_are_asked_again(monkeyp
     metrics.configure(directory=metrics.get_store().directory + "-new")  # a new store: resolved again
     server_metrics.request_finished("db1", "/web/login", "GET", "200 OK", 0.01, 1, 0.001, False)
     assert calls[-1] == "db1" and len(calls) == 4
-    metrics.configure(max_tenants=500)
+    metrics.configure(max_tenants=2000)

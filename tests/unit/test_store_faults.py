@@ -22,12 +22,12 @@ from logistics_observability.core.collectors import tenant
 @pytest.fixture
 def mdir(tmp_path):
     directory = str(tmp_path / "metrics")
-    metrics.configure(directory=directory, max_tenants=500, max_routes=200)
+    metrics.configure(directory=directory, max_tenants=2000, max_routes=200)
     metrics._log_once.clear()
     yield directory
     metrics.configure(
         directory=str(tmp_path / "unused"),
-        max_tenants=500,
+        max_tenants=2000,
         max_routes=200,
         capacity=slot_writer.DEFAULT_CAPACITY,
     )

@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture
 def mdir(tmp_path):
     directory = str(tmp_path / "metrics")
-    metrics.configure(directory=directory, max_tenants=500, max_routes=200)
+    metrics.configure(directory=directory, max_tenants=2000, max_routes=200)
     metrics._log_once.clear()
     yield directory
     metrics.configure(directory=str(tmp_path / "unused"))
@@ -171,7 +171,7 @@ def test_label_caps_hold_for_the_whole_instance(mdir):
         assert metrics.route_label("/b") == "/b"
         assert metrics.route_label("/c") == metrics.ROUTE_OTHER
     finally:
-        metrics.configure(max_tenants=500, max_routes=200)
+        metrics.configure(max_tenants=2000, max_routes=200)
 
 
 def test_full_store_drops_new_series_without_raising(tmp_path, caplog):

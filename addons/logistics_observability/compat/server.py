@@ -38,6 +38,7 @@ def configure():
         directory=cfg.metrics_dir,
         max_tenants=cfg.max_tenants,
         max_routes=cfg.max_routes,
+        capacity=cfg.store_capacity,
         hold=cfg.new_series_hold,
     )
     metrics.set_build_info(version=release.version, **cfg.taxonomy())

@@ -20,12 +20,13 @@ KEYS = {
     "observability_metrics_port": ("ODOO_OBSERVABILITY_METRICS_PORT", None),
     "observability_metrics_interface": ("ODOO_OBSERVABILITY_METRICS_INTERFACE", "127.0.0.1"),
     "observability_metrics_dir": ("ODOO_OBSERVABILITY_METRICS_DIR", None),
+    "observability_store_capacity": ("ODOO_OBSERVABILITY_STORE_CAPACITY", 1 << 20),
     "observability_env": ("ODOO_OBSERVABILITY_ENV", "prod"),
     "observability_region": ("ODOO_OBSERVABILITY_REGION", "default"),
     "observability_service": ("ODOO_OBSERVABILITY_SERVICE", "odoo"),
     "observability_release": ("ODOO_OBSERVABILITY_RELEASE", None),
     "observability_log_format": ("ODOO_OBSERVABILITY_LOG_FORMAT", "text"),
-    "observability_max_tenants": ("ODOO_OBSERVABILITY_MAX_TENANTS", 500),
+    "observability_max_tenants": ("ODOO_OBSERVABILITY_MAX_TENANTS", 2000),
     "observability_max_routes": ("ODOO_OBSERVABILITY_MAX_ROUTES", 200),
     "observability_redis_url": ("ODOO_OBSERVABILITY_REDIS_URL", None),
     "observability_ledger_flush_interval": ("ODOO_OBSERVABILITY_LEDGER_FLUSH_INTERVAL", 5.0),
@@ -45,13 +46,14 @@ class Config:
         self.metrics_port = None
         self.metrics_interface = "127.0.0.1"
         self.metrics_dir = None
+        self.store_capacity = 1 << 20  # values per process (slot_writer.DEFAULT_CAPACITY)
         self.env = "prod"
         self.region = "default"
         self.service = "odoo"
         self.release = None
         self.version = None
         self.log_format = "text"
-        self.max_tenants = 500
+        self.max_tenants = 2000
         self.max_routes = 200
         self.redis_url = None
         self.ledger_flush_interval = 5.0
@@ -129,6 +131,7 @@ def load(options, environ=None, odoo_version=None):
     parse("observability_metrics_port", "metrics_port", lambda v: _int(v, 1, 65535))
     parse("observability_metrics_interface", "metrics_interface", lambda v: str(v).strip())
     parse("observability_metrics_dir", "metrics_dir", lambda v: os.path.expanduser(str(v).strip()))
+    parse("observability_store_capacity", "store_capacity", lambda v: _int(v, 1 << 16, 1 << 26))
     parse("observability_env", "env", str)
     parse("observability_region", "region", str)
     parse("observability_service", "service", str)

@@ -26,6 +26,9 @@ class LabelCaps:
         self.directory = directory
         self.wait = wait
         self.cache = {}  # kind -> {value: admitted}
+        # kind -> (inode, bytes, lines) of the file already read: a new value reads only the
+        # lines appended since, so admitting the 2,000th tenant does not decode the first 1,999
+        self.seen = {}
         self._lock = threading.Lock()
 
     def after_fork(self):
@@ -33,6 +36,7 @@ class LabelCaps:
 
     def clear(self):
         self.cache = {}
+        self.seen = {}
 
     def admit(self, kind, value, cap):
         """True when ``value`` is (or becomes) one of the first ``cap`` of ``kind``; None on timeout."""
@@ -58,18 +62,21 @@ class LabelCaps:
         try:
             if not _lock_until(fd, deadline):
                 return None
-            size = os.fstat(fd).st_size
-            data = os.pread(fd, size, 0) if size else b""
-            values = []
+            st = os.fstat(fd)
+            size = st.st_size
+            ino, start, count = self.seen.get(kind, (None, 0, 0))
+            if ino != st.st_ino or size < start:  # first read, or the file was replaced
+                start = count = 0
+            data = os.pread(fd, size - start, start) if size > start else b""
             for line in data.decode("utf-8", "replace").splitlines():
                 with contextlib.suppress(ValueError):
                     if line:
-                        values.append(json.loads(line))
-            for v in values:
-                cache[v] = True
+                        cache[json.loads(line)] = True
+                        count += 1
+            self.seen[kind] = (st.st_ino, size, count)
             if value in cache:
                 return True
-            if len(values) >= cap:
+            if count >= cap:
                 return False
             line = (json.dumps(value) + "\n").encode()
             try:
@@ -79,6 +86,7 @@ class LabelCaps:
             if written != len(line):
                 os.ftruncate(fd, size)  # never leave half a line for the next reader
                 raise OSError(errno.ENOSPC, "cannot append to %s" % path)
+            self.seen[kind] = (st.st_ino, size + written, count + 1)
             return True
         finally:
             os.close(fd)  # also releases the record lock

@@ -55,7 +55,7 @@ ROUTE_OTHER = "__other__"
 
 _settings = {
     "directory": None,
-    "max_tenants": 500,
+    "max_tenants": 2000,
     "max_routes": 200,
     "capacity": _slot_writer.DEFAULT_CAPACITY,
     "hold": 0.0,

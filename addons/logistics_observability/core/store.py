@@ -112,9 +112,10 @@ class Store:
                 except StoreFull:
                     self._log_once(
                         "full",
-                        "metrics store full (%s values per process): new series are dropped "
-                        "and counted in odoo_metrics_dropped_series_total",
+                        "metrics store full (%s values, %s key bytes per process): new series are "
+                        "dropped and counted in odoo_metrics_dropped_series_total",
                         self.capacity,
+                        owned.key_limit,
                     )
                     return NULL.mv, 0
                 except OSError as exc:

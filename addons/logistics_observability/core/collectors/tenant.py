@@ -5,8 +5,13 @@ hundreds of connections, so a background thread refreshes a cache (at most
 ``workers`` connections at a time, one short connection per database) when it
 is older than ``ttl``; a scrape only formats the cache. The first scrape waits
 up to ``first_wait`` seconds for the first refresh. ``odoo_collector_cache_age_seconds``
-tells how old the served values are; the collector reports down when the
-database list cannot be read or the cache is older than ``3 * ttl``.
+is the age of the oldest value served (a database is as old as the start of its read); the
+collector reports down when the database list cannot be read or that age is over ``3 * ttl``.
+
+A database's read has ``db_budget`` seconds in all (connect and every query). A refresh reads
+the least recently read databases first and stops starting reads after ``2 * ttl``: with more
+databases than one refresh can read, the next one goes on where it stopped, so every database
+is read in turn and the age says how old the oldest values are.
 
 This module is the cache and its thread; a database is read by :mod:`.tenant_read` (the SQL
 in :mod:`.tenant_sql`) and the cache becomes families in :mod:`.tenant_families`.
@@ -25,6 +30,10 @@ from .tenant_read import read_tenant
 from .tenant_sql import LIST_SQL
 
 _logger = logging.getLogger(__name__)
+
+#: seconds one database's read may take in all (connect and its queries): a slow database
+#: holds one of the ``workers`` for at most this long
+DB_BUDGET = 2.0
 
 
 def db_filter(names, db_names=None, dbfilter=None, exclude=None):
@@ -72,6 +81,7 @@ class TenantCollector:
         first_wait=0.5,
         connect_timeout=pgconn.CONNECT_TIMEOUT,
         statement_timeout=pgconn.STATEMENT_TIMEOUT,
+        db_budget=DB_BUDGET,
     ):
         self.params = dict(params)
         self.params.pop("dbname", None)
@@ -81,15 +91,18 @@ class TenantCollector:
         self.first_wait = float(first_wait)
         self.connect_timeout = connect_timeout
         self.statement_timeout = statement_timeout
+        self.db_budget = db_budget
         self._lock = threading.Lock()
         self._thread = None
         self._pid = os.getpid()
         self._done = threading.Event()
-        self.data = {}  # dbname -> (monotonic time read, data)
+        self.data = {}  # dbname -> (monotonic time its read started, data)
         self.refreshed_at = None  # monotonic time of the last completed refresh
+        self.started_at = None  # ... and of its start
         self.last_ok = False
         self.last_duration = None
         self.unread = 0  # databases of the last list that could not be read
+        self._built = (None, [])  # (the data they were built from, its families)
 
     # -- refresh -----------------------------------------------------------
     def list_databases(self):
@@ -109,37 +122,42 @@ class TenantCollector:
             self._finish(start, ok=False)
             return False
         deadline = start + max(self.ttl * 2, 5.0)
+        known = self.data
+        # least recently read first (never read: first of all), so that a refresh cut by its
+        # deadline is continued by the next one instead of skipping the same databases again
+        names = sorted(names, key=lambda n: known[n][0] if n in known else float("-inf"))
 
         def read(dbname):
-            if time.monotonic() > deadline:
-                return dbname, "skipped", None
+            began = time.monotonic()
+            if began > deadline:
+                return dbname, "skipped", None, began
             try:
-                return (
-                    dbname,
-                    "ok",
-                    read_tenant(self.params, dbname, self.connect_timeout, self.statement_timeout),
+                data = read_tenant(
+                    self.params, dbname, self.connect_timeout, self.statement_timeout, self.db_budget
                 )
+                return dbname, "ok", data, began
             except Exception as exc:
-                return dbname, "error", type(exc).__name__
+                return dbname, "error", type(exc).__name__, began
 
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lo-tenant") as pool:
             results = list(pool.map(read, names))
         now = time.monotonic()
         fresh = dict(self.data)
-        for dbname, status, data in results:
+        for dbname, status, data, began in results:
             if status == "ok":
                 if data is None:
                     fresh.pop(dbname, None)
                 else:
-                    fresh[dbname] = (now, data)
+                    fresh[dbname] = (began, data)
             elif dbname in fresh and now - fresh[dbname][0] > self.ttl * 10:
                 fresh.pop(dbname, None)  # unreadable for long: forget it rather than serve old numbers
         for dbname in set(fresh) - set(names):
             fresh.pop(dbname, None)  # dropped or filtered out
         # listed, not known to lack the addon, and no values at all: the list would be partial
-        unread = [d for d, status, _data in results if status != "ok" and d not in fresh]
+        unread = [d for d, status, _data, _began in results if status != "ok" and d not in fresh]
         self.data = fresh
         self.unread = len(unread)
+        self.families()  # built here, once per refresh: a scrape only hands them out
         if unread:
             _logger.warning(
                 "tenant collector: %d of %d databases could not be read (e.g. %s); " "reported as partial",
@@ -153,8 +171,17 @@ class TenantCollector:
     def _finish(self, start, ok):
         self.last_ok = ok
         self.last_duration = time.monotonic() - start
+        self.started_at = start
         self.refreshed_at = time.monotonic()
         self._done.set()
+
+    def age(self):
+        """Seconds since the oldest value served was read (``None`` before the first refresh)."""
+        if self.refreshed_at is None:
+            return None
+        data = self.data
+        oldest = min((read_at for read_at, _data in data.values()), default=self.started_at)
+        return time.monotonic() - min(oldest, self.started_at)
 
     def _run(self):
         try:
@@ -189,11 +216,12 @@ class TenantCollector:
         ``ok`` is False and ``reason`` says which (``warming_up``, ``list_failed``,
         ``partial``, ``stale``).
         """
-        if self.refreshed_at is None or time.monotonic() - self.refreshed_at > self.ttl:
+        age = self.age()
+        if age is None or age > self.ttl or time.monotonic() - self.refreshed_at > self.ttl:
             self.kick()
             if self.refreshed_at is None:
                 self._done.wait(self.first_wait)
-        age = None if self.refreshed_at is None else time.monotonic() - self.refreshed_at
+            age = self.age()
         families = self.families()
         cache_age = metrics.Family(
             "odoo_collector_cache_age_seconds",
@@ -219,5 +247,11 @@ class TenantCollector:
         return families, True, None
 
     def families(self):
-        """The cached values as families (``tenant_families.build``)."""
-        return tenant_families.build(self.data)
+        """The cached values as families (``tenant_families.build``), built once per refresh:
+        at 2,000 tenants building them takes longer than a scrape may wait for a collector."""
+        data = self.data
+        built_from, families = self._built
+        if built_from is not data:
+            families = tenant_families.build(data)
+            self._built = (data, families)
+        return list(families)

@@ -20,12 +20,16 @@ def read_backup(conn, has_policy):
 
 
 def read_tenant(
-    params, dbname, connect_timeout=pgconn.CONNECT_TIMEOUT, statement_timeout=pgconn.STATEMENT_TIMEOUT
+    params,
+    dbname,
+    connect_timeout=pgconn.CONNECT_TIMEOUT,
+    statement_timeout=pgconn.STATEMENT_TIMEOUT,
+    budget=None,
 ):
     """Everything the gauges need from one database, or ``None`` if the addon is not installed:
     ``size``, ``crons``, ``queue``, ``mail``, ``backup`` and ``changes`` (``None`` where the
-    database lacks the domain's tables)."""
-    with pgconn.Connection(dict(params, dbname=dbname), connect_timeout, statement_timeout) as conn:
+    database lacks the domain's tables). ``budget``: seconds for the whole read, if set."""
+    with pgconn.Connection(dict(params, dbname=dbname), connect_timeout, statement_timeout, budget) as conn:
         try:
             state, has_queue, has_mail, has_backup, has_policy, size, has_changes = conn.query(
                 PROBE_SQL, (MODULE,)
