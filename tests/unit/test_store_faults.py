@@ -289,7 +289,7 @@ def test_tenant_collector_folds_overflow_tenants_into_one_series(mdir):
         assert len(keys) == len(set(keys)), fam.name
     by = {f.name: dict(f.samples) for f in families}
     assert by["odoo_pg_database_size_bytes"] == {("db0",): 100.0, ("__overflow__",): 500.0}
-    assert by["odoo_queue_jobs"][("__overflow__", "root", "pending")] == 4.0
+    assert by["odoo_queue_jobs"][("__overflow__", "", "pending")] == 4.0  # channels summed (default level)
     assert by["odoo_cron_lateness_seconds"][("__overflow__", "base.job")] == 180.0
     assert by["odoo_mail_queue"][("__overflow__", "exception")] == 2.0
 
