@@ -249,7 +249,7 @@ class _Headers(threading.Thread):
         seen = self.seen = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 seen.append(dict(self.headers))
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
@@ -287,7 +287,7 @@ def test_outbound_carrier_request_carries_traceparent():
             flush()
             spans = rx.wait_for(lambda s: len(s) >= 3)
         (client,) = [s for s in spans if s["kind"] == CLIENT]
-        call = [s for s in spans if s["name"] == "workflow carrier_call"][0]
+        call = next(s for s in spans if s["name"] == "workflow carrier_call")
         sent = target.seen[-1]["traceparent"]
         assert sent == "00-%s-%s-01" % (ctx["trace_id"], client["span_id"])
         assert client["parent_span_id"] == call["span_id"]
