@@ -27,11 +27,16 @@ suite costs <= 50 µs per request on each.
 
     .venv/bin/python benchmarks/bench_request_path.py \\
         [--series 18.0|19.0] [--turns 30] [--requests 50] [--routes jsonrpc,login,health] [--json] \\
-        [--compare OLD_ADDONS_DIR] [--control]
+        [--compare OLD_ADDONS_DIR] [--control] [--tracing]
 
 ``--compare DIR`` adds a third build, the suite from another addons folder (before/after in one
 run: ``git archive HEAD~1 addons | tar -x -C /tmp/old``, then ``--compare /tmp/old/addons``);
 ``--control`` a second plain build, whose "cost" is the noise of the measurement.
+``--tracing`` adds the suite with OpenTelemetry traces on at the default ratio (``trace``) and at
+1.0 (``trace1``), each exporting to a throwaway OTLP/HTTP receiver on loopback (run by this
+process, so the child's CPU includes its export thread's encoding and sending), and reports
+their cost against the suite with tracing off (targets: ``trace`` <= 25 µs and <= 1.02x,
+``trace1`` <= 1.10x); with ``--control`` also a second suite build (``suiteB``), the A/A control.
 
 Run it with the Python of the series' virtualenv (``LO_VENV`` / ``LO_VENV19``, as the tests);
 it needs PostgreSQL and builds the template database once (``tests/odoo_harness.py``). The run
@@ -51,6 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = ("jsonrpc", "login", "health")
 TARGET_US = 50.0
+TRACING_TARGET_US = 25.0
 
 
 # ---------------------------------------------------------------------------
@@ -60,7 +66,8 @@ TARGET_US = 50.0
 def _child(args):
     tmp = Path(tempfile.mkdtemp(prefix="bench-reqpath-%s-" % args.child))
     series = int(args.series.split(".")[0])
-    if args.child == "suite":
+    suite = args.child in ("suite", "trace")
+    if suite:
         load = "base,web,logistics_observability"
     else:
         load = "base,rpc,web" if series >= 19 else "base,web"
@@ -81,9 +88,13 @@ def _child(args):
         # 19.0 warns on every /jsonrpc call (deprecated endpoint): a log line per request in both builds
         "log_handler = odoo.addons.rpc.controllers.jsonrpc:ERROR",
     ]
-    if args.child == "suite":
+    if suite:
         lines.append("observability_metrics_dir = %s" % (tmp / "metrics"))
         lines.append("observability_log_format = %s" % ("json" if args.json else "text"))
+    if args.child == "trace":
+        lines.append("observability_tracing = True")
+        lines.append("observability_tracing_ratio = %s" % args.tracing_ratio)
+        lines.append("observability_otlp_endpoint = %s" % args.otlp_endpoint)
     if args.json:
         lines.append("logfile = %s" % (tmp / "odoo.log"))
     conf.write_text("\n".join(lines) + "\n")
@@ -126,7 +137,7 @@ def _child(args):
 
     odoo.http.Application.__call__ = timed_call
     server.load_server_wide_modules()
-    if args.child == "suite":
+    if suite:
         from odoo.addons.logistics_observability.compat import server as lo_server
         from odoo.addons.logistics_observability.core import server_metrics
 
@@ -219,7 +230,16 @@ def main():
     parser.add_argument(
         "--control", action="store_true", help="a second plain build: its 'cost' is the measurement's noise"
     )
-    parser.add_argument("--child", choices=("plain", "suite"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="two more builds, the suite with OpenTelemetry traces on at the default ratio (trace) and at "
+        "1.0 (trace1), exporting to a throwaway OTLP/HTTP receiver on loopback; with --control, a "
+        "second suite build (suiteB) whose cost against suite is the noise",
+    )
+    parser.add_argument("--child", choices=("plain", "suite", "trace"), help=argparse.SUPPRESS)
+    parser.add_argument("--tracing-ratio", default="0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--otlp-endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--addons-path", help=argparse.SUPPRESS)
     parser.add_argument("--db-host", help=argparse.SUPPRESS)
@@ -243,6 +263,20 @@ def main():
         builds.append(("compare", "suite", str(Path(args.compare).resolve())))
     if args.control:
         builds.append(("control", "plain", odoo_harness.addons_path()))
+    receiver = None
+    if args.tracing:
+        from otlp_receiver import Receiver
+
+        receiver = Receiver(count_only=True).__enter__()
+        import core_packages  # noqa: F401  (the addons' core as logistics_observability.core)
+
+        from logistics_observability.core import config as lo_config
+
+        default_ratio = lo_config.KEYS["observability_tracing_ratio"][1]
+        builds.append(("trace", "trace", odoo_harness.addons_path(), default_ratio))
+        builds.append(("trace1", "trace", odoo_harness.addons_path(), 1.0))
+        if args.control:
+            builds.append(("suiteB", "suite", odoo_harness.addons_path()))
     template = odoo_harness.template_db(["base", "web"], with_addons=False)
     db = odoo_harness.clone_db(template, "%sbench_reqpath_%d" % (odoo_harness.DB_PREFIX, os.getpid()))
     python = str(odoo_harness.odoo_venv() / "bin" / "python")
@@ -257,9 +291,12 @@ def main():
     env["PYTHONHASHSEED"] = "0"  # the same dict layouts in every build
     procs = {}
     try:
-        for name, kind, addons in builds:
+        for name, kind, addons, *ratio in builds:
+            tracing_args = (
+                ["--tracing-ratio=%s" % ratio[0], "--otlp-endpoint=" + receiver.url] if ratio else []
+            )
             procs[name] = subprocess.Popen(
-                [python, __file__, "--child=" + kind, "--addons-path=" + addons, *common],
+                [python, __file__, "--child=" + kind, "--addons-path=" + addons, *common, *tracing_args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -270,7 +307,7 @@ def main():
             line = proc.stdout.readline()
             if line.strip() != "ready":
                 raise RuntimeError("the %s build did not start (%r)" % (name, line))
-        names = [name for name, _kind, _addons in builds]
+        names = [build[0] for build in builds]
         per = {(name, route): [] for name in names for route in routes}
         outside = {(name, route): [] for name in names for route in routes}
         paired = {(name, route): [] for name in names for route in routes}
@@ -323,6 +360,8 @@ def main():
             "target: the suite costs <= %g us per request on each route: %s"
             % (TARGET_US, "met" if not missed else "MISSED on " + ", ".join(missed))
         )
+        if args.tracing:
+            _tracing_report(routes, names, per, receiver)
         return 0
     finally:
         for proc in procs.values():
@@ -332,6 +371,34 @@ def main():
             except Exception:
                 proc.kill()
         odoo_harness.drop_db(db)
+        if receiver is not None:
+            receiver.stop()
+
+
+def _tracing_report(routes, names, per, receiver):
+    """Tracing's cost: each tracing build (and the A/A control suiteB) against the suite with
+    tracing off, median over turns of the difference within a turn, and the ratio of medians."""
+    print("== tracing (against suite, tracing off) ==")
+    print("%-8s %-8s %12s %12s %8s" % ("route", "build", "cost", "paired cost", "ratio"))
+    missed = []
+    for route in routes:
+        base = per[("suite", route)]
+        for name in ("trace", "trace1", "suiteB"):
+            if name not in names:
+                continue
+            values = per[(name, route)]
+            cost = statistics.median(values) - statistics.median(base)
+            pair = statistics.median([v - b for v, b in zip(values, base, strict=True)])
+            ratio = statistics.median(values) / statistics.median(base)
+            target = {"trace": (TRACING_TARGET_US, 1.02), "trace1": (None, 1.10)}.get(name)
+            if target and ((target[0] is not None and max(cost, pair) > target[0]) or ratio > target[1]):
+                missed.append("%s/%s" % (name, route))
+            print("%-8s %-8s %9.1f us %9.1f us %8.3f" % (route, name, cost, pair, ratio))
+    print("spans received by the OTLP receiver: %d in %d exports" % (receiver.span_count, receiver.requests))
+    print(
+        "targets: trace (default ratio) <= %g us and <= 1.02x, trace1 (ratio 1.0) <= 1.10x: %s"
+        % (TRACING_TARGET_US, "met" if not missed else "MISSED on " + ", ".join(missed))
+    )
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ make_venv() {
     log "installing Python requirements"
     "$VENV/bin/pip" install -q -U pip wheel setuptools 2>&1 | grep -v "^WARNING: Location" || true
     "$VENV/bin/pip" install -q -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -c 'import prometheus_client, redis, requests, psycopg2, pytest' \
+    "$VENV/bin/python" -c 'import prometheus_client, redis, requests, psycopg2, pytest, opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.http.trace_exporter, opentelemetry.proto' \
       || die "Python requirements did not install (see pip output above)" 1
     echo "$want" > "$stamp"
   fi
@@ -130,7 +130,7 @@ make_series_venv() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/pip" install -q -U pip wheel 2>&1 | grep -v "^WARNING: Location" || true
     "$VENV/bin/pip" install -q -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -c 'import prometheus_client, redis, requests, psycopg2' \
+    "$VENV/bin/python" -c 'import prometheus_client, redis, requests, psycopg2, opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.http.trace_exporter' \
       || die "Python requirements did not install in $VENV (see pip output above)" 1
     echo "$want" > "$stamp"
   fi

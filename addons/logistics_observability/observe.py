@@ -75,9 +75,12 @@ def run(env_or_records, name, reference=None, start_delay=None):
             # names may change on success (invoice numbers); avoid SQL on a failed transaction
             return references(records) if r.outcome == SUCCESS else fallback
 
-    return _core.start(
+    run = _core.start(
         name, tenant=env.cr.dbname, reference=ref, sql_counter=sql_counter(env.cr), start_delay=start_delay
     )
+    if ref is not reference:
+        run.reference_kind = records._name  # the span's attribute: the model, never the names
+    return run
 
 
 def workflow(name, reference=True):

@@ -12,6 +12,7 @@ import time
 
 from odoo import models
 
+from ..core import tracing
 from ..core import workflow as core_workflow
 
 _logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def observed_callback(cron, callback, cron_name, server_action_id):
     except Exception:
         _logger.debug("cannot observe cron %s", cron_name, exc_info=True)
         return callback(cron_name, server_action_id)
+    span = tracing.begin("cron %s" % label) if tracing.ENABLED else None
     t0 = time.perf_counter()
     outcome = core_workflow.FAILURE
     try:
@@ -65,6 +67,12 @@ def observed_callback(cron, callback, cron_name, server_action_id):
         outcome = core_workflow.SUCCESS
         return result
     finally:
+        if span is not None:
+            tracing.end(
+                span,
+                outcome == core_workflow.FAILURE,
+                {"odoo.cron": label, "odoo.outcome": outcome, "odoo.tenant": tenant},
+            )
         sql1 = core_workflow.cursor_sql_count(cr) if sql0 is not None else None
         sql = max(0, sql1 - sql0) if sql1 is not None else None
         core_workflow.record_cron(

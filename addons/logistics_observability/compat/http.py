@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 
-from ..core import context, odoo_facts, server_metrics
+from ..core import context, odoo_facts, server_metrics, tracing
 from ..core.logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class _State:
 
     def __init__(self, environ):
         self.ctx = context.begin_request(environ)
+        if tracing.ENABLED:
+            tracing.request_begun(self.ctx)
         self.status = None
         self.start = time.perf_counter()
         _local.route = None
@@ -65,6 +67,8 @@ def _finish(state, environ):
     )
     # its log fields are built only if something reads the context (JSON logs do, text logs never)
     context.request_outcome(code, route, elapsed, sql_count, sql_time, dbname)
+    if tracing.ENABLED:
+        tracing.request_ended(state.ctx, environ.get("REQUEST_METHOD", "GET"), route, code, dbname, sql_count)
 
 
 def _response_headers(headers, ctx):

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 from ..core import config as obs_config
-from ..core import detail, exemplars, instance, listener, metrics, server_metrics
+from ..core import detail, exemplars, instance, listener, metrics, server_metrics, tracing
 
 _logger = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ def configure():
         hold=cfg.new_series_hold,
     )
     metrics.set_build_info(version=release.version, **cfg.taxonomy())
+    try:
+        tracing.configure(cfg)  # no SDK set-up here: each process does its own on its first span
+    except Exception:
+        _logger.exception("logistics_observability: tracing set-up failed; tracing is off")
     return cfg
 
 

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 
-from . import buckets, exemplars, metrics, workflow
+from . import buckets, context, exemplars, metrics, tracing, workflow
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
 
@@ -52,8 +52,9 @@ _local = threading.local()
 
 
 @contextlib.contextmanager
-def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=None):
+def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=None, reference_kind=None):
     """Observe one carrier operation: a ``carrier_call`` run plus per-carrier metrics.
+    ``reference_kind``: what the reference names (e.g. a model), for the run's span.
 
     Outbound ``requests`` calls made inside are counted by :func:`install_requests_hook`.
     """
@@ -61,6 +62,7 @@ def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=No
     label = metrics.tenant_label(tenant)  # once per operation: its run, its metrics, its HTTP calls
     run = workflow.start("carrier_call", tenant=tenant, reference=reference, sql_counter=sql_counter)
     run.label = label
+    run.reference_kind = reference_kind
     run.extra.update({"carrier": carrier, "operation": operation})
 
     def finish(r):
@@ -115,6 +117,50 @@ def record_carrier_http(status, duration, url=None):
         _logger.debug("recording carrier HTTP request failed", exc_info=True)
 
 
+def _propagate(request):
+    """Put the trace context in the outgoing request's ``traceparent``: a client span's when
+    tracing is on (returned, to end with :func:`_end_span`), else the request's own. Fails open."""
+    try:
+        headers = request.headers
+        if tracing.ENABLED:
+            span = tracing.begin("HTTP %s" % (request.method or "GET"), kind="client")
+            if span is not None:
+                span.attributes.update(_client_attributes(request))
+                headers["traceparent"] = span.traceparent()
+            return span
+        ctx = context.current()
+        if ctx.get("trace_id") and ctx.get("span_id"):
+            headers["traceparent"] = context.traceparent_header(ctx)
+    except Exception:
+        _logger.debug("traceparent propagation failed", exc_info=True)
+    return None
+
+
+def _client_attributes(request):
+    """Method, scheme, host and port of an outbound request: never its path or query (tracking
+    numbers, keys)."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(request.url or "")
+    attributes = {"http.request.method": request.method or "GET", "url.scheme": parts.scheme}
+    if parts.hostname:
+        attributes["server.address"] = parts.hostname
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    if port:
+        attributes["server.port"] = port
+    current = current_carrier()
+    if current is not None:
+        attributes.update({"odoo.carrier": current[1], "odoo.operation": current[2]})
+    return attributes
+
+
+def _end_span(span, status_code, error_type):
+    if span is None:
+        return
+    attributes = {"error.type": error_type} if error_type else {"http.response.status_code": status_code}
+    tracing.end(span, error_type is not None or status_code >= 500, attributes)
+
+
 _requests_hooked = False
 
 
@@ -139,17 +185,22 @@ def install_requests_hook():
             return original(self, request, *args, **kwargs)
         t0 = time.perf_counter()
         url = (getattr(request, "url", "") or "").split("?", 1)[0][:200]
+        span = _propagate(request)
         try:
             response = original(self, request, *args, **kwargs)
         except requests.Timeout:
+            _end_span(span, None, "timeout")
             record_carrier_http("timeout", time.perf_counter() - t0, url)
             raise
         except requests.ConnectionError:
+            _end_span(span, None, "connection_error")
             record_carrier_http("connection_error", time.perf_counter() - t0, url)
             raise
         except Exception:
+            _end_span(span, None, "error")
             record_carrier_http("error", time.perf_counter() - t0, url)
             raise
+        _end_span(span, response.status_code, None)
         record_carrier_http(_status_class(response.status_code), time.perf_counter() - t0, url)
         return response
 

@@ -33,6 +33,9 @@ KEYS = {
     "observability_tenant_exclude": ("ODOO_OBSERVABILITY_TENANT_EXCLUDE", None),
     "observability_new_series_hold": ("ODOO_OBSERVABILITY_NEW_SERIES_HOLD", 90.0),
     "observability_metrics_detail": ("ODOO_OBSERVABILITY_METRICS_DETAIL", "default"),
+    "observability_tracing": ("ODOO_OBSERVABILITY_TRACING", False),
+    "observability_tracing_ratio": ("ODOO_OBSERVABILITY_TRACING_RATIO", 0.1),
+    "observability_otlp_endpoint": ("ODOO_OBSERVABILITY_OTLP_ENDPOINT", None),
 }
 
 LOG_FORMATS = ("text", "json")
@@ -61,6 +64,9 @@ class Config:
         # seconds a new counter or histogram series reads 0: longer than the scrape interval
         self.new_series_hold = 90.0
         self.metrics_detail = "default"  # core/detail.py: the per-tenant series budget
+        self.tracing = False  # OpenTelemetry traces (core/tracing.py)
+        self.tracing_ratio = 0.1  # head sampling ratio of new traces (parent-based)
+        self.otlp_endpoint = None  # OTLP/HTTP traces URL; unset: the OTEL_EXPORTER_OTLP_* variables
         self.errors = {}  # key -> message
         self.db = {}  # PostgreSQL connection parameters for health checks
 
@@ -144,6 +150,9 @@ def load(options, environ=None, odoo_version=None):
     parse("observability_tenant_exclude", "tenant_exclude", _pattern)
     parse("observability_new_series_hold", "new_series_hold", _hold)
     parse("observability_metrics_detail", "metrics_detail", detail.parse)
+    parse("observability_tracing", "tracing", _bool)
+    parse("observability_tracing_ratio", "tracing_ratio", _ratio)
+    parse("observability_otlp_endpoint", "otlp_endpoint", _http_url)
     if not cfg.release:
         cfg.release = cfg.version
     if not cfg.metrics_dir:
@@ -169,6 +178,33 @@ def _hold(value):
     if not 0 <= seconds <= 3600:  # also refuses nan
         raise ValueError("must be between 0 and 3600 seconds")
     return seconds
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected a boolean (true/false, 1/0, on/off)")
+
+
+def _ratio(value):
+    ratio = float(str(value).strip())
+    if not 0.0 <= ratio <= 1.0:  # also refuses nan
+        raise ValueError("must be between 0 and 1")
+    return ratio
+
+
+def _http_url(value):
+    text = str(value).strip()
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError("expected http(s)://host[:port]/path")
+    _port = parsed.port  # raises ValueError on a bad port
+    return text
 
 
 def _pattern(value):

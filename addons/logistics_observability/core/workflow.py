@@ -24,7 +24,7 @@ import re
 import threading
 import time
 
-from . import buckets, context, detail, exemplars, metrics, odoo_facts
+from . import buckets, context, detail, exemplars, metrics, odoo_facts, tracing
 from .ledger_writer import Ledger
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
@@ -219,6 +219,8 @@ class Run:
         self._nested = False
         self._t0 = None
         self._sql0 = None
+        self._span = None
+        self.reference_kind = None  # e.g. the model of the referenced records (a span attribute)
 
     # -- control from inside the block -----------------------------------
     def fail(self, reason=None):
@@ -249,6 +251,8 @@ class Run:
         active = _active()
         self._nested = self.name in active
         active.append(self.name)
+        if tracing.ENABLED and not self._nested:
+            self._span = tracing.begin("workflow %s" % self.name)
         self._t0 = time.perf_counter()
         self._sql0 = self._sql_now()
         return self
@@ -261,6 +265,8 @@ class Run:
             if active:
                 active.pop()
             if self._nested or self._discard:
+                if self._span is not None:
+                    tracing.end(self._span, keep=False)
                 return False
             self.duration = time.perf_counter() - self._t0
             if exc_type is not None:
@@ -282,6 +288,8 @@ class Run:
                     self.on_finish(self)
                 except Exception:
                     _logger.debug("workflow on_finish hook failed", exc_info=True)
+            if self._span is not None:
+                tracing.end(self._span, self.outcome == FAILURE, _span_attributes(self))
             reference = self.reference
             if callable(reference):
                 try:
@@ -303,6 +311,21 @@ class Run:
         except Exception:
             _logger.debug("workflow run exit failed", exc_info=True)
         return False
+
+
+_SPAN_EXTRA = ("carrier", "operation", "cron")
+
+
+def _span_attributes(run):
+    """A run's span attributes: names and outcome, never a record's values (nor its reference)."""
+    attributes = {"odoo.workflow": run.name, "odoo.outcome": run.outcome, "odoo.tenant": run.tenant or ""}
+    if run.reference_kind:
+        attributes["odoo.reference.kind"] = run.reference_kind
+    for key in _SPAN_EXTRA:
+        value = run.extra.get(key)
+        if isinstance(value, str):
+            attributes["odoo.%s" % key] = value
+    return attributes
 
 
 _sql_count_missing = []

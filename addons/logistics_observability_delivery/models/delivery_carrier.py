@@ -25,6 +25,7 @@ class DeliveryCarrier(models.Model):
                 tenant=self.env.cr.dbname,
                 reference=reference,
                 sql_counter=observe.sql_counter(self.env.cr),
+                reference_kind=records._name,
             )
         except Exception:
             _logger.debug("cannot observe carrier call", exc_info=True)
