@@ -12,6 +12,7 @@ import threading
 import time
 
 from . import buckets, exemplars, metrics, workflow
+from .httpstatus import status_class
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
 
@@ -77,10 +78,6 @@ def current_carrier():
     return stack[-1] if stack else None
 
 
-def _status_class(status):
-    return "%dxx" % (int(status) // 100) if 100 <= int(status) <= 599 else "other"
-
-
 def record_carrier_http(status, duration, url=None):
     """Count one outbound HTTP request of the current carrier operation; no-op outside one."""
     current = current_carrier()
@@ -142,7 +139,7 @@ def install_requests_hook():
         except Exception:
             record_carrier_http("error", time.perf_counter() - t0, url)
             raise
-        record_carrier_http(_status_class(response.status_code), time.perf_counter() - t0, url)
+        record_carrier_http(status_class(response.status_code)[0], time.perf_counter() - t0, url)
         return response
 
     send._lo_original = original

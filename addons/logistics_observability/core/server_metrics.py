@@ -16,6 +16,7 @@ compat hands over, so a request seen before costs one dict lookup before the upd
 import logging
 
 from . import buckets, exemplars, metrics, names
+from .httpstatus import status_class  # re-exported: server_metrics.status_class
 from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
@@ -77,17 +78,6 @@ _log_errors = LogOnce(_logger, exc_info=True)
 
 def _log_once(key):
     _log_errors(key, "logistics_observability: HTTP metrics error (%s); requests go on", key)
-
-
-def status_class(status):
-    """``("2xx", 200)`` for a WSGI status line (``"200 OK"``) or code; unreadable → ``("5xx", 500)``."""
-    try:
-        code = int(str(status).split(" ", 1)[0])
-    except (TypeError, ValueError):
-        return "5xx", 500
-    if not 100 <= code <= 599:
-        return "5xx", code
-    return "%dxx" % (code // 100), code
 
 
 def _group(tenant, route, method, klass):

@@ -157,4 +157,3 @@ def probe(params, timeout=PING_TIMEOUT):
     readiness (:mod:`..health`)."""
     with pgconn.Connection(params, timeout, timeout) as conn:
         conn.query("SELECT 1")
-
