@@ -24,6 +24,7 @@ PUBLIC = frozenset(
         "core.metrics",
         "core.buckets",
         "core.ledger",
+        "core.tables",
         "models.sql_constraints",
         "cli",
     )

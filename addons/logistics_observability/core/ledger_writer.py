@@ -25,6 +25,7 @@ import time
 import uuid
 import weakref
 
+from . import tables
 from .atfork import at_fork_in_child
 from .ledger import BATCH_DDL, BATCH_TABLE, PRUNE_SQL, TABLE, MissingTable, add_run, build_upsert
 from .ledger_spool import Batch, Spool, read_spool, spool_line, try_lock, unlink
@@ -129,11 +130,10 @@ class Ledger:
         sql, params = build_upsert(rows, batch_id or uuid.uuid4().hex)
         with self.connect(tenant) as cr:
             cr.execute("SET LOCAL statement_timeout = %s", (int(self.statement_timeout_ms),))
-            cr.execute("SELECT to_regclass(%s), to_regclass(%s)", (TABLE, BATCH_TABLE))
-            ledger_table, batch_table = cr.fetchone()
-            if ledger_table is None:
+            ledger_table, batch_table = tables.tables_exist(cr, TABLE, BATCH_TABLE)
+            if not ledger_table:
                 raise MissingTable(tenant)
-            if batch_table is None:  # ledger created by an older version of the addon
+            if not batch_table:  # ledger created by an older version of the addon
                 cr.execute(BATCH_DDL)
             elif self.writes % 500 == 0:
                 cr.execute(PRUNE_SQL)
