@@ -22,9 +22,10 @@ for database names and URL templates.
 
 This module holds the definitions (:func:`counter`, :func:`gauge`, :func:`histogram`) and label
 binding (``metric.labels(...)``). Their machinery lives one concept per module, its public names
-re-exported here: this process's store handle and the series it updates (children,
-:class:`Group`) in :mod:`.series`, the tenant/route label caps in :mod:`.boundlabels`, what runs
-at scrape time (:class:`Family`, :func:`register_collector`, :func:`collect`) in :mod:`.collection`.
+re-exported here: this process's store handle and the series it updates in :mod:`.series`,
+grouped updates (:class:`Group`) in :mod:`.groups`, the tenant/route label caps in
+:mod:`.boundlabels`, what runs at scrape time (:class:`Family`, :func:`register_collector`,
+:func:`collect`) in :mod:`.collection`.
 """
 
 import keyword
@@ -36,22 +37,21 @@ from . import collection as _collection
 from . import merge as _merge
 from . import names as _names
 from . import series as _series
+from .boundlabels import ROUTE_OTHER, TENANT_OVERFLOW, route_label, tenant_label  # noqa: F401
 
 # this process's store and its bound series (:mod:`.series`), the bounded label values
 # (:mod:`.boundlabels`): re-exported, callers only import ``metrics``
-from .boundlabels import ROUTE_OTHER, TENANT_OVERFLOW, route_label, tenant_label  # noqa: F401
+from .groups import Group, group  # noqa: F401
 from .series import (  # noqa: F401
     _NULL_CHILD,
     CounterChild,
     GaugeChild,
-    Group,
     HistogramChild,
     _Child,
     _log_once,
     configure,
     default_directory,
     get_store,
-    group,
     wipe,
 )
 

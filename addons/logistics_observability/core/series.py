@@ -3,8 +3,8 @@
 The value backend of :mod:`.metrics` (as prometheus_client's ``values.py``): which metrics
 directory this process writes (:func:`configure`, :func:`get_store`, :func:`wipe`, reset in a
 forked child), and the children ``metric.labels(...)`` returns (:class:`CounterChild`,
-:class:`GaugeChild`, :class:`HistogramChild`, the null child of bad labels) and
-:class:`Group`, the request path's grouped update. A child binds to its place in this
+:class:`GaugeChild`, :class:`HistogramChild`, the null child of bad labels); the request path's
+grouped update is :mod:`.groups`. A child binds to its place in this
 process's slot on first use and again whenever ``_gen`` changes (fork, new directory, wipe);
 an update is then one lock and one or two float writes.
 
@@ -245,78 +245,3 @@ class _NullChild:
 
 
 _NULL_CHILD = _NullChild()
-
-
-class Group:
-    """Series of counters and histograms updated together: the hot path of a request.
-
-    ``record(values)`` adds ``values[i]`` to counter ``i`` or observes it in histogram ``i``,
-    under one lock acquisition with the slot positions resolved once, instead of one
-    label lookup, lock and check per metric. A ``livesum`` or ``sum`` gauge may be a member:
-    its value is added as given (``-1.0``: one request less in flight). Fails open like every update.
-    """
-
-    __slots__ = ("_children", "_gen", "_mv", "_plan", "_st")
-
-    def __init__(self, children):
-        self._children = tuple(children)
-        for child in self._children:
-            if isinstance(child, GaugeChild) and child._metric.mode in ("livesum", "sum"):
-                continue
-            if not isinstance(child, CounterChild | HistogramChild):
-                raise TypeError("a group holds counter, histogram and livesum or sum gauge series")
-        self._gen = -1
-        self._mv = None
-        self._plan = ()
-        self._st = None
-
-    def _bind(self):
-        st = get_store()
-        gen = _gen
-        plan = []
-        mv = None
-        for child in self._children:
-            cmv, idx = st.bind(child._metric, child._values)
-            metric = child._metric
-            if cmv is _slot_writer.NULL.mv:
-                plan.append((_DROPPED, 0, None, 0))  # dropped series (store full): its values go nowhere
-                continue
-            mv = cmv
-            if metric.kind == "histogram":
-                plan.append((_HISTOGRAM, idx, metric.buckets, idx + metric._sum_offset))
-            elif metric.kind == "gauge":
-                plan.append((_ADD, idx, None, 0))
-            else:
-                plan.append((_COUNTER, idx, None, 0))
-        self._mv, self._plan, self._st = mv if mv is not None else _slot_writer.NULL.mv, tuple(plan), st
-        self._gen = gen
-
-    def record(self, values):
-        try:
-            if self._gen != _gen or self._st is not _STORE:
-                self._bind()
-            mv = self._mv
-            bisect_left = _bisect_left
-            with self._st.lock:
-                for (kind, idx, bounds, sum_idx), value in zip(self._plan, values, strict=True):
-                    if kind is _HISTOGRAM:
-                        mv[idx + bisect_left(bounds, value)] += 1.0
-                        mv[sum_idx] += value
-                    elif kind is _COUNTER:
-                        if value >= 0:
-                            mv[idx] += value
-                    elif kind is _ADD:
-                        mv[idx] += value
-        except Exception:
-            _log_once(
-                ("group", self._children[0]._metric.name if self._children else ""),
-                "metrics: cannot update a group of series (ignored)",
-            )
-
-
-_DROPPED, _HISTOGRAM, _COUNTER, _ADD = "dropped", "histogram", "counter", "add"
-
-
-def group(children):
-    """A :class:`Group` of bound series (``metric.labels(...)`` of counters and histograms)."""
-    return Group(children)
