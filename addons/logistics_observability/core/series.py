@@ -49,7 +49,7 @@ def configure(directory=None, max_tenants=None, max_routes=None, capacity=None, 
     """Point this process at a metrics directory and set the label caps.
 
     ``hold``: seconds a new counter or histogram series reads 0 in scrapes (0: off), so that
-    Prometheus sees its first increment (see :meth:`.merge.Summed.hide_young`).
+    Prometheus sees its first increment (see :meth:`.summing.Summed.hide_young`).
     """
     global _STORE, _gen
     if hold is not None:

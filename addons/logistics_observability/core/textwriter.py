@@ -170,7 +170,7 @@ _rows = {}  # tag -> (the store's label list it was built from, prefixes): the l
 
 
 def _column_lines(tag, name, layout, columns):
-    """Sample lines of a family of the merged store (:class:`.merge.Columns`), built at C speed.
+    """Sample lines of a family of the merged store (:class:`.summing.Columns`), built at C speed.
 
     The store's label list of a metric only grows, so the prefixes built for it last time
     are reused while it is the same list: one lookup per family instead of one per series.
