@@ -10,6 +10,7 @@ import uuid
 import odoo_harness
 import requests
 
+from logistics_observability.core.ledger import TABLE as LEDGER
 from logistics_slo.core import slo_math
 
 
@@ -93,7 +94,7 @@ def ledger_state(db, defn):
     with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
         cr.execute(
             "SELECT minute, workflow, outcome, count, duration_buckets, start_delay_buckets "
-            "FROM logistics_workflow_ledger "
+            f"FROM {LEDGER} "
             "WHERE minute > now() at time zone 'UTC' - interval '2 hours'"
         )
         names = ("minute", "workflow", "outcome", "count", "duration_buckets", "start_delay_buckets")

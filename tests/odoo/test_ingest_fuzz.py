@@ -20,6 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
+from logistics_observability.core.ledger import TABLE as LEDGER
+
 pytestmark = [pytest.mark.odoo, pytest.mark.timeout(1500)]
 
 SETUP = """
@@ -224,9 +226,7 @@ def metric_runs(srv, workflow):
 
 def ledger_runs(db, workflow):
     with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
-        cr.execute(
-            "SELECT COALESCE(SUM(count), 0) FROM logistics_workflow_ledger WHERE workflow = %s", (workflow,)
-        )
+        cr.execute(f"SELECT COALESCE(SUM(count), 0) FROM {LEDGER} WHERE workflow = %s", (workflow,))
         return int(cr.fetchone()[0])
 
 

@@ -22,6 +22,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from logistics_observability.core.ledger import TABLE as LEDGER
+
 pytestmark = [pytest.mark.odoo, pytest.mark.slow, pytest.mark.timeout(900)]
 TAG = "lotest_ledgerkill"
 SETUP = """
@@ -71,10 +73,7 @@ def ledger_totals(dbs):
     totals = collections.Counter()
     for db in dbs:
         with contextlib.closing(odoo_harness.pg_connect(db)) as conn, conn.cursor() as cr:
-            cr.execute(
-                "SELECT workflow, outcome, SUM(count) FROM logistics_workflow_ledger "
-                "GROUP BY workflow, outcome"
-            )
+            cr.execute(f"SELECT workflow, outcome, SUM(count) FROM {LEDGER} GROUP BY workflow, outcome")
             for workflow, outcome, count in cr.fetchall():
                 totals[(db, workflow, outcome)] += int(count)
     return totals

@@ -18,6 +18,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from logistics_observability.core.ledger import TABLE as LEDGER
+
 pytestmark = [pytest.mark.odoo, pytest.mark.timeout(900)]
 
 SETUP = """
@@ -102,7 +104,7 @@ def metric_sum(srv, name, **labels):
 def ledger(dbname, workflow, outcome=None):
     with contextlib.closing(odoo_harness.pg_connect(dbname)) as conn, conn.cursor() as cr:
         cr.execute(
-            "SELECT COALESCE(SUM(count), 0) FROM logistics_workflow_ledger WHERE workflow = %s "
+            f"SELECT COALESCE(SUM(count), 0) FROM {LEDGER} WHERE workflow = %s "
             "AND (%s IS NULL OR outcome = %s)",
             (workflow, outcome, outcome),
         )

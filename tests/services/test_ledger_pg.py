@@ -56,7 +56,7 @@ class _Spy:
         self._cr, self._owner = cr, owner
 
     def execute(self, sql, params=None):
-        if "INSERT INTO logistics_workflow_ledger AS" in sql:  # the upsert (one statement per write)
+        if f"INSERT INTO {ledger.TABLE} AS" in sql:  # the upsert (one statement per write)
             self._owner.upserts += 1
         return self._cr.execute(sql, params)
 
@@ -68,7 +68,7 @@ def rows(dbname):
     with contextlib.closing(odoo_harness.pg_connect(dbname)) as conn, conn.cursor() as cr:
         cr.execute(
             "SELECT workflow, outcome, count, duration_sum, sql_queries_sum, duration_buckets, "
-            "start_delay_buckets, minute FROM logistics_workflow_ledger "
+            f"start_delay_buckets, minute FROM {ledger.TABLE} "
             "ORDER BY minute, workflow, outcome"
         )
         return cr.fetchall()
@@ -127,7 +127,7 @@ def test_failed_write_is_kept_and_retried(tenant_dbs, caplog):
 
 def test_missing_table_is_skipped_not_retried_forever(tenant_dbs):
     with contextlib.closing(odoo_harness.pg_connect(tenant_dbs[1])) as conn, conn.cursor() as cr:
-        cr.execute("DROP TABLE logistics_workflow_ledger")
+        cr.execute(f"DROP TABLE {ledger.TABLE}")
     led = ledger_writer.Ledger(connect=CountingConnector(), interval=3600)
     led.record(tenant_dbs[1], "cron", "success", 1.0)
     led.record(tenant_dbs[0], "cron", "success", 1.0)

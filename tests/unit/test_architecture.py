@@ -24,6 +24,7 @@ PUBLIC = frozenset(
         "core.metrics",
         "core.buckets",
         "core.ledger",
+        "core.tables",
         "models.sql_constraints",
         "cli",
     )
@@ -38,6 +39,20 @@ SERIES_FACADE = frozenset(("odoo_major", "SERIES", "version"))  # compat's own s
 # PEP 249 cursor attributes: the database API's names, not Odoo's (core/ledger.py reads rowcount)
 DBAPI = frozenset(("rowcount", "description", "lastrowid", "arraysize", "rownumber", "connection"))
 FACTS = "odoo_facts"
+# one concept per module: a core module is at most this many lines...
+CORE_MAX_LINES = 300
+# ...except these, over it when the rule came (a ratchet: each may shrink, never grow past its
+# figure; split one before it needs more). metrics.py keeps room for a small API change.
+CORE_OVER_LIMIT = {
+    MAIN + "/core/collection.py": 316,
+    MAIN + "/core/exemplars.py": 305,
+    MAIN + "/core/health_cards.py": 354,
+    MAIN + "/core/metrics.py": 368,
+    MAIN + "/core/workflow.py": 360,
+    "logistics_slo/core/promtool_tests.py": 356,
+    "logistics_slo/core/rules.py": 337,
+    "logistics_slo/core/slo_math.py": 492,
+}
 
 
 def _addons(addons_dir):
@@ -367,6 +382,11 @@ def check(addons_dir):
                         and node.attr not in facade
                     ):
                         out.append("models-import-compat " + where % node.lineno + " compat." + node.attr)
+            # 6. one concept per module: core modules stay short
+            if parts[0] == "core":
+                lines = len(path.read_text().splitlines())
+                if lines > CORE_OVER_LIMIT.get(rel.as_posix(), CORE_MAX_LINES):
+                    out.append("core-too-long %s %d lines" % (rel.as_posix(), lines))
             for line, name in _dynamic_imports(tree):
                 if parts[0] == "core" or (addon.name == MAIN and _names_compat(name)):
                     out.append("dynamic-import " + where % line + " " + name)
@@ -387,6 +407,13 @@ def check(addons_dir):
 
 def test_the_addons_keep_the_import_rules():
     assert check(ROOT / "addons") == []
+
+
+def test_the_line_limit_exceptions_are_still_needed_and_exist():
+    """Every exception of the core line limit names a file that exists (a split or a rename
+    removes its line here)."""
+    for rel in CORE_OVER_LIMIT:
+        assert (ROOT / "addons" / rel).is_file(), rel
 
 
 def test_the_public_api_exists():
@@ -501,6 +528,9 @@ def test_what_the_version_rule_allows_is_clean(tmp_path):
     "rule, files",
     [
         ("core-imports-odoo", {MAIN + "/core/workflow.py": "import odoo\n"}),
+        ("core-too-long", {MAIN + "/core/big.py": "X = 1\n" * (CORE_MAX_LINES + 1)}),
+        ("core-too-long", {"glue/core/big.py": "X = 1\n" * (CORE_MAX_LINES + 1)}),
+        ("core-too-long", {MAIN + "/core/metrics.py": "X = 1\n" * 381}),
         ("core-imports-odoo", {MAIN + "/core/workflow.py": "def f():\n    from odoo.tools import SQL\n"}),
         ("core-imports-odoo", {MAIN + "/core/workflow.py": "from .. import compat\n"}),
         ("core-imports-odoo", {MAIN + "/core/workflow.py": "from ..models import thing\n"}),

@@ -18,6 +18,7 @@ from logistics_observability.core import (
     backup_status,
     buckets,
     carrier,
+    crons,
     detail,
     exposition,
     metrics,
@@ -48,7 +49,7 @@ def busy_tenant():
         for outcome, seconds in (("success", 0.4), ("success", 3.0), ("failure", 12.0)):
             workflow.record_run(name, outcome, seconds, tenant=TENANT, sql_queries=40, log=False)
     for i, cron in enumerate(CRONS):
-        workflow.record_cron(TENANT, cron, "failure" if i < 2 else "success", 1.5 * i, start_delay=i * 20.0)
+        crons.record_cron(TENANT, cron, "failure" if i < 2 else "success", 1.5 * i, start_delay=i * 20.0)
     for r in range(20):
         for method in ("GET", "POST"):
             for status in ("200 OK", "303 SEE OTHER", "404 NOT FOUND", "500 INTERNAL SERVER ERROR"):
@@ -144,11 +145,11 @@ def test_detail_level_is_configured_like_every_key(caplog):
 def test_changing_the_level_rebinds_series_already_used():
     run = workflow.RUNS.labels(tenant=TENANT, workflow="dispatch", outcome="success")
     run.inc()
-    cron = workflow.CRON_RUNS.labels(tenant=TENANT, cron="c", outcome="success")
+    cron = crons.CRON_RUNS.labels(tenant=TENANT, cron="c", outcome="success")
     assert cron._values[0] == ""
     detail.configure(detail.FULL)
     try:
-        assert workflow.CRON_RUNS.labels(tenant=TENANT, cron="c", outcome="success")._values[0] == TENANT
+        assert crons.CRON_RUNS.labels(tenant=TENANT, cron="c", outcome="success")._values[0] == TENANT
         assert workflow.DURATION.buckets == tuple(float(b) for b in workflow.buckets.WORKFLOW_DURATION)
     finally:
         detail.configure(detail.DEFAULT)

@@ -31,7 +31,10 @@ import requests
 import odoo
 
 # Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
-from odoo.addons.logistics_observability.core import synthetic  # pylint: disable=odoo-addons-relative-import
+from odoo.addons.logistics_observability.core import (  # pylint: disable=odoo-addons-relative-import
+    synthetic,
+    tables,
+)
 from odoo.cli import Command
 
 _logger = logging.getLogger(__name__)
@@ -48,8 +51,7 @@ def read_checks(dbname):
     """[check dict] of one database; [] without the model."""
     with contextlib.closing(odoo.sql_db.db_connect(dbname).cursor()) as cr:
         cr.execute("SET LOCAL statement_timeout = 10000")
-        cr.execute("SELECT to_regclass('logistics_synthetic_check')")
-        if not cr.fetchone()[0]:
+        if not tables.table_exists(cr, "logistics_synthetic_check"):
             return []
         cr.execute(CHECKS_SQL)
         return [dict(zip(FIELDS, row, strict=True)) for row in cr.fetchall()]

@@ -28,10 +28,6 @@ else:
 _installed = set()
 
 
-def odoo_major():
-    return SERIES
-
-
 def install():
     if version is None or not version.CONCERNS:
         _logger.warning("logistics_observability: Odoo %s is not supported; hooks disabled", SERIES)

@@ -21,13 +21,7 @@ _state = {}
 
 
 def db_params(options):
-    return pgconn.conn_params(
-        host=options.get("db_host"),
-        port=options.get("db_port"),
-        user=options.get("db_user"),
-        password=options.get("db_password"),
-        sslmode=options.get("db_sslmode"),
-    )
+    return pgconn.params_from_options(options)
 
 
 def tenant_collector():

@@ -12,6 +12,7 @@ import time
 
 from odoo import models
 
+from ..core import crons as core_crons
 from ..core import tracing
 from ..core import workflow as core_workflow
 
@@ -75,7 +76,7 @@ def observed_callback(cron, callback, cron_name, server_action_id):
             )
         sql1 = core_workflow.cursor_sql_count(cr) if sql0 is not None else None
         sql = max(0, sql1 - sql0) if sql1 is not None else None
-        core_workflow.record_cron(
+        core_crons.record_cron(
             tenant,
             label,
             outcome,

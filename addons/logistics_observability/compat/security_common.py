@@ -20,7 +20,7 @@ import logging
 from odoo import api, models
 from odoo.http import request
 
-from ..core import security
+from ..core import security, tables
 
 _logger = logging.getLogger(__name__)
 
@@ -41,8 +41,7 @@ def _ledger(pool, method, outcome):
     (a failed login's transaction is rolled back)."""
     try:
         with pool.cursor() as cr:
-            cr.execute(security.AUTH_LEDGER_EXISTS)
-            if cr.fetchone()[0]:
+            if tables.table_exists(cr, security.AUTH_LEDGER):
                 cr.execute(security.AUTH_LEDGER_UPSERT, (method, outcome))
     except Exception as exc:
         _logger.debug("auth ledger write failed: %s", exc)

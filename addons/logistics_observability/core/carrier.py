@@ -12,6 +12,7 @@ import threading
 import time
 
 from . import buckets, context, exemplars, metrics, tracing, workflow
+from .httpstatus import status_class
 
 _logger = logging.getLogger("odoo.addons.logistics_observability.workflow")
 
@@ -85,10 +86,6 @@ def carrier_call(carrier, operation, tenant=None, reference=None, sql_counter=No
 def current_carrier():
     stack = getattr(_local, "carriers", None)
     return stack[-1] if stack else None
-
-
-def _status_class(status):
-    return "%dxx" % (int(status) // 100) if 100 <= int(status) <= 599 else "other"
 
 
 def record_carrier_http(status, duration, url=None):
@@ -201,7 +198,7 @@ def install_requests_hook():
             record_carrier_http("error", time.perf_counter() - t0, url)
             raise
         _end_span(span, response.status_code, None)
-        record_carrier_http(_status_class(response.status_code), time.perf_counter() - t0, url)
+        record_carrier_http(status_class(response.status_code)[0], time.perf_counter() - t0, url)
         return response
 
     send._lo_original = original

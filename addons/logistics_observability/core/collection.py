@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from . import merge as _merge
+from . import summing as _summing
 from .atfork import at_fork_in_child
 from .logonce import LogOnce
 from .names import LABEL_RE as _LABEL_RE
@@ -46,7 +46,7 @@ class Family:
     (one per bound, then +Inf).
     """
 
-    columns = None  # a store family's series as .merge.Columns (see _StoreFamily)
+    columns = None  # a store family's series as .summing.Columns (see _StoreFamily)
 
     def __init__(self, name, type, help="", labelnames=(), buckets=None, combine=None):
         if combine not in FAMILY_COMBINE:
@@ -99,7 +99,7 @@ class Family:
 
 
 class _StoreFamily(Family):
-    """A family of the merged store as the merge left it (:class:`.merge.Columns`).
+    """A family of the merged store as the merge left it (:class:`.summing.Columns`).
 
     ``columns`` lets the exposition write it without building a sample per series; ``samples``
     is built on first use, and from then on it is an ordinary family (``columns`` is None).
@@ -276,7 +276,7 @@ def store_families(store):
         kind, help_, labelnames, buckets = meta[2], meta[3], meta[4], meta[5]
         buckets = buckets if kind == "histogram" else None
         try:
-            if isinstance(series, _merge.Columns):  # summed: floats (lists for histograms)
+            if isinstance(series, _summing.Columns):  # summed: floats (lists for histograms)
                 fam = _StoreFamily(name, kind, help_, labelnames, buckets, series)
             else:
                 fam = Family(name, kind, help_, labelnames, buckets=buckets)

@@ -31,6 +31,7 @@ import time
 from bisect import bisect_left
 
 from . import context, detail, metrics, names
+from . import series as _values
 from .atfork import at_fork_in_child
 from .logonce import LogOnce
 
@@ -189,7 +190,7 @@ class Series:
 
     :meth:`observe` writes a bucket's exemplar only when this process has not written it in the
     last :data:`FRESH` seconds; the notes are forgotten when the store is re-pointed, wiped or
-    forked (``metrics._gen``) and when the table is cleared, so a new table gets its exemplars at once.
+    forked (``series._gen``) and when the table is cleared, so a new table gets its exemplars at once.
     """
 
     __slots__ = ("_buckets", "_directory", "_epoch", "_gen", "_nkey", "_skey", "_written")
@@ -204,9 +205,9 @@ class Series:
 
     def fresh(self, bucket, now, directory=None):
         """True when this process wrote ``bucket``'s exemplar less than :data:`FRESH` s before ``now``."""
-        if self._gen != metrics._gen or self._epoch != _epoch[0]:
+        if self._gen != _values._gen or self._epoch != _epoch[0]:
             self._written = [_NEVER] * (len(self._buckets) + 1)
-            self._gen, self._epoch = metrics._gen, _epoch[0]
+            self._gen, self._epoch = _values._gen, _epoch[0]
             return False
         if directory is not None and directory != self._directory:
             return False
@@ -220,7 +221,7 @@ class Series:
             now = _monotonic()
             if (
                 now - self._written[bucket] < FRESH  # the common case first: one comparison
-                and self._gen == metrics._gen
+                and self._gen == _values._gen
                 and self._epoch == _epoch[0]
                 and (directory is None or directory == self._directory)
             ):
@@ -241,12 +242,8 @@ class Series:
 
 
 def series(metric, labelvalues):
-    """The :class:`Series` of ``metric`` (a :mod:`.metrics` histogram) and these label values
-    (clipped as the store keeps them), shared by every caller of this process."""
-    labelvalues = tuple(names.clip(v) for v in labelvalues)
-    exposed = getattr(metric, "exposed", None)
-    if exposed is not None:  # the series as the detail level records it
-        labelvalues = exposed(labelvalues)
+    """The :class:`Series` of ``metric`` and these label values as the store keeps them (shared)."""
+    labelvalues = metric.exposed(tuple(names.clip(v) for v in labelvalues))  # clipped, detail level
     key = (metric.name, labelvalues)
     found = _series.get(key)
     if found is None:

@@ -28,31 +28,11 @@ def unregister_check(name):
 
 
 def check_postgres(cfg):
-    import psycopg2
+    from .collectors import pg, pgconn  # psycopg2 only when the check runs
 
-    params = dict(getattr(cfg, "db", None) or {})
-    kwargs = {
-        "dbname": "postgres",
-        "connect_timeout": 1,
-        "options": "-c statement_timeout=500",
-        "application_name": "odoo-health",
-    }
-    for key, arg in (
-        ("db_host", "host"),
-        ("db_port", "port"),
-        ("db_user", "user"),
-        ("db_password", "password"),
-        ("db_sslmode", "sslmode"),
-    ):
-        if params.get(key) not in (None, False, ""):
-            kwargs[arg] = params[key]
-    conn = psycopg2.connect(**kwargs)
-    try:
-        with conn.cursor() as cr:
-            cr.execute("SELECT 1")
-            cr.fetchone()
-    finally:
-        conn.close()
+    params = pgconn.params_from_options(getattr(cfg, "db", None) or {})
+    params["application_name"] = "odoo-health"
+    pg.probe(params, pg.PING_TIMEOUT)
     return "pass", {}
 
 
@@ -60,13 +40,9 @@ def check_redis(cfg):
     url = getattr(cfg, "redis_url", None)
     if not url:
         return None  # not configured: no check
-    import redis
+    from .collectors import redis_collector
 
-    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    finally:
-        client.close()
+    redis_collector.probe(url, redis_collector.SOCKET_TIMEOUT)
     return "pass", {}
 
 

@@ -13,27 +13,27 @@ Exactly once, even when a process is SIGKILLed or a commit's acknowledgement
 is lost: every run is in the process's spool file before it counts
 (:mod:`.ledger_spool`), and each batch is written under its id, once
 (:mod:`.ledger`'s batch table). A flusher writes what dead processes left in
-the spool directory.
+the spool directory. The writes themselves (per tenant, per batch, adoption) are
+:class:`.ledger_flush.LedgerWrites`.
 """
 
 import atexit
-import glob
 import logging
-import os
 import threading
 import time
 import uuid
 import weakref
 
 from .atfork import at_fork_in_child
-from .ledger import BATCH_DDL, BATCH_TABLE, PRUNE_SQL, TABLE, MissingTable, add_run, build_upsert
-from .ledger_spool import Batch, Spool, read_spool, spool_line, try_lock, unlink
+from .ledger import add_run
+from .ledger_flush import LedgerWrites
+from .ledger_spool import Batch, Spool, spool_line
 
 # the ledger's log lines keep one logger name, whichever room they come from
 _logger = logging.getLogger(__name__.rpartition(".")[0] + ".ledger")
 
 
-class Ledger:
+class Ledger(LedgerWrites):
     """In-memory buffer of workflow runs, flushed per tenant by batched upserts.
 
     ``connect(tenant)`` must return a context manager yielding a DB-API cursor
@@ -122,121 +122,6 @@ class Ledger:
             if batch_id is None:
                 batch_id = uuid.uuid4().hex
         return Batch(batch_id, {t: rows for t, rows in buffer.items() if rows}, path)
-
-    def write_tenant(self, tenant, rows, batch_id=None):
-        """Write one tenant's rows with one statement; raises on failure. Returns False when the
-        batch was already written there (nothing changed)."""
-        sql, params = build_upsert(rows, batch_id or uuid.uuid4().hex)
-        with self.connect(tenant) as cr:
-            cr.execute("SET LOCAL statement_timeout = %s", (int(self.statement_timeout_ms),))
-            cr.execute("SELECT to_regclass(%s), to_regclass(%s)", (TABLE, BATCH_TABLE))
-            ledger_table, batch_table = cr.fetchone()
-            if ledger_table is None:
-                raise MissingTable(tenant)
-            if batch_table is None:  # ledger created by an older version of the addon
-                cr.execute(BATCH_DDL)
-            elif self.writes % 500 == 0:
-                cr.execute(PRUNE_SQL)
-            cr.execute(sql, params)
-            written = getattr(cr, "rowcount", 1) != 0
-        self.writes += 1
-        return written
-
-    def _write_batch(self, batch):
-        """Write every tenant of ``batch``; tenants written are removed from it. Returns the runs
-        newly written."""
-        written = 0
-        for tenant in sorted(batch.rows):
-            rows = batch.rows[tenant]
-            try:
-                if self.write_tenant(tenant, rows, batch.id):
-                    written += sum(r.count for r in rows.values())
-                del batch.rows[tenant]
-            except MissingTable:
-                self._missing.add(tenant)
-                del batch.rows[tenant]
-                _logger.info("workflow ledger: database %s has no %s table; not recording it", tenant, TABLE)
-            except Exception as exc:
-                # one line (the rows stay buffered and are retried): a database that goes away,
-                # or Odoo closing every connection at exit, is not an error of the observed
-                self.failed_writes += 1
-                _logger.warning(
-                    "workflow ledger: flush to %s failed (%s: %s); will retry",
-                    tenant,
-                    type(exc).__name__,
-                    str(exc).strip()[:200],
-                )
-                _logger.debug("workflow ledger: flush to %s failed", tenant, exc_info=True)
-        if not batch.rows and batch.path:
-            unlink(batch.path)
-        return written
-
-    def flush(self):
-        """Write everything buffered, and what dead processes left in the spool directory; a batch
-        whose write failed in some tenant is retried, as is, before anything new is taken."""
-        if self.connect is None:
-            return 0
-        with self._flush_lock:
-            written = 0
-            if self._pending is not None:
-                written += self._write_batch(self._pending)
-                if self._pending.rows:
-                    return written
-                self._pending = None
-            batch = self._take()
-            if batch.rows or batch.path:
-                written += self._write_batch(batch)
-                if batch.rows:
-                    self._pending = batch
-            written += self.adopt()
-            return written
-
-    def adopt(self):
-        """Write the spool files of dead processes (their lock is free), then delete them."""
-        if not self.spool_dir or self.connect is None:
-            return 0
-        written = 0
-        base = glob.escape(self.spool_dir)
-        tags = {
-            os.path.basename(p)[len("ledger-") : -len(".lock")]
-            for p in glob.glob(os.path.join(base, "ledger-*.lock"))
-        }
-        # spool files whose lock file is gone: an adopter died half-way
-        tags.update(
-            os.path.basename(p)[len("ledger-") :].rsplit(".", 2)[0]
-            for p in glob.glob(os.path.join(base, "ledger-*.spool"))
-        )
-        tags.discard(self._spool.tag)
-        for tag in sorted(tags):
-            lock_path = self._spool.lock_path(tag)
-            fd = try_lock(lock_path)
-            if fd is None:
-                continue  # its process is alive
-            try:
-                complete = True
-                for path in sorted(glob.glob(os.path.join(base, "ledger-%s.*.spool" % glob.escape(tag)))):
-                    batch = Batch(
-                        os.path.basename(path)[len("ledger-") : -len(".spool")], read_spool(path), path
-                    )
-                    written += self._write_batch(batch)
-                    if batch.rows:
-                        complete = False  # a tenant is unreachable: try again next flush
-                    else:
-                        self.adopted += 1
-                if complete:
-                    unlink(lock_path)
-            except Exception:
-                _logger.warning("workflow ledger: cannot adopt the spool of %s", tag, exc_info=True)
-            finally:
-                os.close(fd)
-        return written
-
-    def forget_missing(self, tenant=None):
-        """Let a tenant be recorded again (its ledger table was just created)."""
-        if tenant is None:
-            self._missing.clear()
-        else:
-            self._missing.discard(tenant)
 
     # -- background thread ----------------------------------------------
     def start(self):

@@ -164,4 +164,4 @@ INSERT INTO logistics_auth_ledger (minute, method, outcome, count)
 VALUES (date_trunc('minute', now() AT TIME ZONE 'UTC'), %s, %s, 1)
 ON CONFLICT (minute, method, outcome) DO UPDATE SET count = logistics_auth_ledger.count + 1
 """
-AUTH_LEDGER_EXISTS = "SELECT to_regclass('logistics_auth_ledger') IS NOT NULL"
+AUTH_LEDGER = "logistics_auth_ledger"

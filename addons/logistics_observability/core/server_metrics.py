@@ -16,6 +16,8 @@ compat hands over, so a request seen before costs one dict lookup before the upd
 import logging
 
 from . import buckets, detail, exemplars, metrics, names
+from . import series as _series
+from .httpstatus import status_class  # re-exported: server_metrics.status_class
 from .logonce import LogOnce
 
 _logger = logging.getLogger(__name__)
@@ -74,23 +76,12 @@ MAX_GROUPS = 4096
 _groups = {}
 detail.on_change(_groups.clear)  # groups hold series bound at the previous level
 _requests = {}  # (dbname, route, method, status) as compat hands them -> _Resolved
-_requests_gen = [None]  # metrics._gen the entries were resolved for
+_requests_gen = [None]  # _series._gen the entries were resolved for
 _log_errors = LogOnce(_logger, exc_info=True)
 
 
 def _log_once(key):
     _log_errors(key, "logistics_observability: HTTP metrics error (%s); requests go on", key)
-
-
-def status_class(status):
-    """``("2xx", 200)`` for a WSGI status line (``"200 OK"``) or code; unreadable → ``("5xx", 500)``."""
-    try:
-        code = int(str(status).split(" ", 1)[0])
-    except (TypeError, ValueError):
-        return "5xx", 500
-    if not 100 <= code <= 599:
-        return "5xx", code
-    return "%dxx" % (code // 100), code
 
 
 def _group(tenant, route, method, klass):
@@ -144,9 +135,9 @@ def _resolve(key):
     # a value the caps turned into their overflow label is asked again next time (a busy caps
     # lock gives the overflow label once); names the caps kept are final
     if tenant == names.clip(dbname) and route_label == names.clip(route or NOT_FOUND_ROUTE):
-        if _requests_gen[0] != metrics._gen or len(_requests) >= MAX_GROUPS:
+        if _requests_gen[0] != _series._gen or len(_requests) >= MAX_GROUPS:
             _requests.clear()
-            _requests_gen[0] = metrics._gen
+            _requests_gen[0] = _series._gen
         _requests[key] = resolved
     return resolved
 
@@ -168,7 +159,7 @@ def request_finished(dbname, route, method, status, elapsed, sql_count, sql_time
     recorded = False
     try:
         key = (dbname, route, method, status)
-        resolved = _requests.get(key) if _requests_gen[0] == metrics._gen else None
+        resolved = _requests.get(key) if _requests_gen[0] == _series._gen else None
         if resolved is None:
             resolved = _resolve(key)
         resolved.group.record(

@@ -24,7 +24,7 @@ class SlotReader:
         self.ino = None
         self.seen = 0
         self.layout = Layout()
-        self.plan = None  # merge.Summed's plan for this slot
+        self.plan = None  # summing.Summed's plan for this slot
 
     def refresh(self):
         """False when the slot holds nothing to read yet."""

@@ -1,6 +1,6 @@
 """A scrape's pass over every slot: each slot's cached reader, read and merged into one answer.
 
-The readers (:mod:`.slot_reader`) and the merge plan they share (:class:`.merge.Summed`) live
+The readers (:mod:`.slot_reader`) and the merge plan they share (:class:`.summing.Summed`) live
 as long as the process: a scrape costs the series new since the last one. One scrape at a time
 (the store's :class:`.turns.Turns`). A slot that cannot be read is left out and counted; a
 slot that held series and was not read this time hides what only it showed, never shows it as 0.
@@ -8,9 +8,10 @@ slot that held series and was not read this time hides what only it showed, neve
 
 import time
 
-from .merge import Merger, Summed
+from .merge import Merger
 from .slot_reader import SlotReader
 from .slotfile import H_DROPPED_FULL, H_DROPPED_SPACE
+from .summing import Summed
 
 
 class MergeResult:
@@ -40,7 +41,7 @@ class Scan:
 
     def merge(self, numbers, hold, is_live, log_once):
         """Every slot of ``numbers`` read and merged (a :class:`MergeResult`); ``is_live(number)``
-        tells whether a slot's owner lives, ``hold`` is :meth:`.merge.Summed.hide_young`'s."""
+        tells whether a slot's owner lives, ``hold`` is :meth:`.summing.Summed.hide_young`'s."""
         merger = Merger()
         summed = self.summed
         acc = None

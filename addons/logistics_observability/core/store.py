@@ -44,7 +44,7 @@ class Store:
     def __init__(self, directory, capacity=DEFAULT_CAPACITY, hold=0.0):
         self.directory = directory
         self.capacity = capacity
-        self.hold = hold  # seconds a new counter or histogram series reads 0 (see merge.Summed.hide_young)
+        self.hold = hold  # seconds a new counter or histogram series reads 0 (see summing.Summed.hide_young)
         self.lock = threading.Lock()
         self.reads = turns.Turns()  # scrapes take turns at merging (the readers' caches stay exact)
         self.gen = 0

@@ -69,22 +69,7 @@ START_DELAY = metrics.histogram(
     buckets=buckets.START_DELAY_SLO,
     full_buckets=buckets.START_DELAY,
 )
-CRON_RUNS = metrics.counter(
-    "odoo_cron_runs_total",
-    "Scheduled action runs by outcome.",
-    ("tenant", "cron", "outcome"),
-    born_together={"outcome": OUTCOMES},
-    detail_labels=("tenant",),  # a tenant's crons: odoo_workflow_runs_total{workflow="cron"}
-)
-CRON_DURATION = metrics.histogram(
-    "odoo_cron_duration_seconds",
-    "Scheduled action run duration.",
-    ("tenant", "cron"),
-    buckets=buckets.WORKFLOW_DURATION,
-    detail_labels=("tenant",),
-)
-
-NO_TENANT_DURATION = buckets.NO_TENANT_DURATION
+NO_TENANT_DURATION = buckets.NO_TENANT_DURATION  # (core/crons.py: the per-cron metrics)
 
 _local = threading.local()
 _enabled = True
@@ -373,27 +358,3 @@ def start(name, tenant=None, reference=None, sql_counter=None, start_delay=None,
 
 # ---------------------------------------------------------------------------
 # cron
-
-
-def record_cron(tenant, cron, outcome, duration, start_delay=None, sql_queries=None, reference=None):
-    """A scheduled action run: ``cron`` workflow run plus per-cron metrics."""
-    if not _enabled:
-        return
-    label = None
-    try:
-        label = metrics.tenant_label(tenant)
-        CRON_RUNS.labels(tenant=label, cron=cron, outcome=outcome).inc()
-        CRON_DURATION.labels(tenant=label, cron=cron).observe(max(0.0, duration))
-    except Exception:
-        _logger.debug("recording cron run failed", exc_info=True)
-    record_run(
-        "cron",
-        outcome,
-        duration,
-        tenant=tenant,
-        sql_queries=sql_queries,
-        reference=reference or cron,
-        start_delay=start_delay,
-        extra={"cron": cron},
-        label=label,
-    )

@@ -11,7 +11,7 @@ import logging
 from odoo import api, fields, models
 
 from .. import compat
-from ..core import changes, security
+from ..core import changes, security, tables
 
 _logger = logging.getLogger(__name__)
 
@@ -177,8 +177,7 @@ class LogisticsAuditEvent(models.Model):
 
     @api.model
     def _lo_failed_logins(self, hours=24):
-        self.env.cr.execute(security.AUTH_LEDGER_EXISTS)
-        if not self.env.cr.fetchone()[0]:
+        if not tables.table_exists(self.env.cr, security.AUTH_LEDGER):
             return 0
         self.env.cr.execute(
             "SELECT coalesce(sum(count), 0) FROM logistics_auth_ledger WHERE outcome = %s "

@@ -29,7 +29,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from ..core import config as obs_config
-from ..core import health_cards, health_sql, trends
+from ..core import health_cards, health_sql, tables, trends
 from ..core import ledger as core_ledger
 from ..core.collectors import redis_collector
 
@@ -128,9 +128,8 @@ class LogisticsPlatformHealth(models.AbstractModel):
         now = now or datetime.datetime.utcnow()
         start = trends.window_start(now)
         hours = [(start + datetime.timedelta(hours=i)).strftime("%H:00") for i in range(trends.HOURS)]
-        self.env.cr.execute("SELECT to_regclass(%s) IS NOT NULL", (core_ledger.TABLE,))
         rows = []
-        if self.env.cr.fetchone()[0]:
+        if tables.table_exists(self.env.cr, core_ledger.TABLE):
             self.env.cr.execute(trends.WORKFLOW_HOURLY_SQL, {"start": start})
             rows = self.env.cr.fetchall()
         Sample = self.env["logistics.queue.depth.sample"].sudo()

@@ -6,6 +6,7 @@ whether or not ``queue_job`` / ``mail`` are installed in this database.
 
 from odoo import api, fields, models
 
+from ..core import tables
 from ..core.collectors import tenant_sql
 
 
@@ -39,14 +40,10 @@ class LogisticsQueueDepth(models.TransientModel):
         for row in self:
             row.age_display = human_duration(row.age) if row.age else ""
 
-    def _table_exists(self, name):
-        self.env.cr.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
-        return self.env.cr.fetchone()[0]
-
     @api.model
     def _queue_job_rows(self):
         """queue_job counts by channel and state, ``None`` when queue_job is not installed."""
-        if not self._table_exists("queue_job"):
+        if not tables.table_exists(self.env.cr, "queue_job"):
             return None
         self.env.flush_all()
         self.env.cr.execute(tenant_sql.QUEUE_SQL)
@@ -65,7 +62,7 @@ class LogisticsQueueDepth(models.TransientModel):
     @api.model
     def _mail_rows(self):
         _ = self.env._
-        if not self._table_exists("mail_mail"):
+        if not tables.table_exists(self.env.cr, "mail_mail"):
             return None
         self.env.cr.execute(tenant_sql.MAIL_SQL)
         return [

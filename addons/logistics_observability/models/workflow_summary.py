@@ -5,7 +5,7 @@ import datetime
 from odoo import api, fields, models
 
 from ..core import ledger as core_ledger
-from ..core import workflow_stats
+from ..core import tables, workflow_stats
 
 WINDOWS = (("24h", datetime.timedelta(hours=24)), ("7d", datetime.timedelta(days=7)))
 
@@ -27,8 +27,7 @@ class LogisticsWorkflowSummary(models.TransientModel):
     @api.model
     def _summary(self, since):
         """``workflow_stats.summarize`` rows since a naive UTC datetime; ``None`` without a ledger."""
-        self.env.cr.execute("SELECT to_regclass(%s) IS NOT NULL", (core_ledger.TABLE,))
-        if not self.env.cr.fetchone()[0]:
+        if not tables.table_exists(self.env.cr, core_ledger.TABLE):
             return None
         self.env.cr.execute(workflow_stats.SUMMARY_SQL, (since,))
         return workflow_stats.summarize(self.env.cr.fetchall())

@@ -15,6 +15,7 @@ from odoo import http, release
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..core import buckets
+from ..core.ledger import TABLE as LEDGER
 
 _logger = logging.getLogger(__name__)
 WALK = (Path(__file__).parent / "menu_walk.js").read_text()
@@ -51,7 +52,7 @@ class TestMenuWalk(HttpCase):
                 ("pod_sync", "failure", 1 + hours_ago % 3),
             ):
                 env.cr.execute(
-                    "INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_sum, "
+                    f"INSERT INTO {LEDGER} (minute, workflow, outcome, count, duration_sum, "
                     "sql_queries_sum, duration_buckets, start_delay_buckets) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (minute, workflow, outcome) "
                     "DO UPDATE SET count = EXCLUDED.count",

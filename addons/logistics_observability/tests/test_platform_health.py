@@ -4,6 +4,8 @@ import socket
 from odoo.tests import TransactionCase, tagged
 
 from ..core import config as obs_config
+from ..core import tables
+from ..core.ledger import TABLE as LEDGER
 
 KEYS = {"postgres", "redis", "queue", "crons", "backups", "workflows"}
 
@@ -92,13 +94,12 @@ class TestPlatformHealth(TransactionCase):
             obs_config.set_current(saved)
 
     def test_workflows_card_from_ledger(self):
-        self.env.cr.execute("SELECT to_regclass('logistics_workflow_ledger') IS NOT NULL")
-        if not self.env.cr.fetchone()[0]:
+        if not tables.table_exists(self.env.cr, LEDGER):
             self.skipTest("no workflow ledger table")
         minute = datetime.datetime.utcnow().replace(second=0, microsecond=0)
         self.env.cr.execute(
-            """
-            INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_sum,
+            f"""
+            INSERT INTO {LEDGER} (minute, workflow, outcome, count, duration_sum,
                                                    sql_queries_sum, duration_buckets, start_delay_buckets)
             VALUES (%s, 'lo_test_flow', 'success', 90, 45, 0, %s, %s),
                    (%s, 'lo_test_flow', 'failure', 10, 5, 0, %s, %s)""",

@@ -6,8 +6,11 @@ import datetime
 from odoo import release
 from odoo.tests import TransactionCase, tagged
 
-LEDGER_ROW = """
-INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_sum,
+from ..core import tables
+from ..core.ledger import TABLE as LEDGER
+
+LEDGER_ROW = f"""
+INSERT INTO {LEDGER} (minute, workflow, outcome, count, duration_sum,
                                        sql_queries_sum, duration_buckets, start_delay_buckets)
 VALUES (%s, %s, %s, %s, 0, 0, %s, %s)
 """
@@ -19,10 +22,9 @@ class TestPlatformHealthTrends(TransactionCase):
         self.env.cr.execute(LEDGER_ROW, (minute, workflow, outcome, count, [count] + [0] * 20, [0] * 11))
 
     def test_workflow_and_queue_trends(self):
-        self.env.cr.execute("SELECT to_regclass('logistics_workflow_ledger') IS NOT NULL")
-        if not self.env.cr.fetchone()[0]:
+        if not tables.table_exists(self.env.cr, LEDGER):
             self.skipTest("no workflow ledger table")
-        self.env.cr.execute("DELETE FROM logistics_workflow_ledger")
+        self.env.cr.execute(f"DELETE FROM {LEDGER}")
         now = datetime.datetime.utcnow().replace(second=0, microsecond=0)
         hour = now.replace(minute=0)
         three_ago = hour - datetime.timedelta(hours=3) + datetime.timedelta(minutes=10)

@@ -4,6 +4,8 @@ import json
 from odoo import http
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from ..core.ledger import TABLE as LEDGER
+
 CHECK_CARDS = """
 const expected = %s;
 const others = %s;
@@ -136,7 +138,7 @@ class TestPlatformHealthUi(HttpCase):
         minute = now.replace(second=0)
         for outcome, count in (("success", 6), ("failure", 2)):
             self.env.cr.execute(
-                "INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_sum, "
+                f"INSERT INTO {LEDGER} (minute, workflow, outcome, count, duration_sum, "
                 "sql_queries_sum, duration_buckets, start_delay_buckets) "
                 "VALUES (%s, 'lo_ui_flow', %s, %s, 0, 0, %s, %s)",
                 (minute, outcome, count, [count] + [0] * 20, [0] * 11),

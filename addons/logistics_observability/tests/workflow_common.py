@@ -6,6 +6,7 @@ from odoo import sql_db
 
 from ..core import metrics
 from ..core import workflow as core_workflow
+from ..core.ledger import TABLE as LEDGER
 
 
 def metric_value(name, **labels):
@@ -24,8 +25,7 @@ def ledger_count(dbname, workflow, outcome):
     core_workflow.LEDGER.flush()
     with contextlib.closing(sql_db.db_connect(dbname).cursor()) as cr:
         cr.execute(
-            "SELECT COALESCE(SUM(count), 0) FROM logistics_workflow_ledger "
-            "WHERE workflow = %s AND outcome = %s",
+            f"SELECT COALESCE(SUM(count), 0) FROM {LEDGER} WHERE workflow = %s AND outcome = %s",
             (workflow, outcome),
         )
         return int(cr.fetchone()[0])

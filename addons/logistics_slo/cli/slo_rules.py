@@ -18,6 +18,7 @@ from pathlib import Path
 
 import odoo
 from odoo.addons.logistics_observability.cli import register_aliases
+from odoo.addons.logistics_observability.core import tables  # pylint: disable=odoo-addons-relative-import
 
 # Absolute imports: Odoo 19.0 loads cli/<command>.py as odoo.cli.<command>, outside this package.
 from odoo.addons.logistics_slo.core import (  # pylint: disable=odoo-addons-relative-import
@@ -48,8 +49,7 @@ def _read_definitions(dbname):
     """[definition] of one database, [] when logistics_slo is not installed there."""
     with contextlib.closing(odoo.sql_db.db_connect(dbname).cursor()) as cr:
         cr.execute("SET LOCAL statement_timeout = 10000")
-        cr.execute("SELECT to_regclass('logistics_slo'), to_regclass('ir_module_module')")
-        slo_table, modules = cr.fetchone()
+        slo_table, modules = tables.tables_exist(cr, "logistics_slo", "ir_module_module")
         if not slo_table or not modules:
             return []
         cr.execute("SELECT state FROM ir_module_module WHERE name = 'logistics_slo'")

@@ -5,8 +5,8 @@ Inside Odoo the addon is ``odoo.addons.logistics_observability``; in pytest
 """
 
 try:  # pragma: no cover - depends on how the package was imported
-    from odoo.addons.logistics_observability.core import buckets, ledger
+    from odoo.addons.logistics_observability.core import buckets, ledger, tables
 except ImportError:  # Odoo-free (pytest, tooling)
-    from logistics_observability.core import buckets, ledger
+    from logistics_observability.core import buckets, ledger, tables
 
-__all__ = ["buckets", "ledger"]
+__all__ = ["buckets", "ledger", "tables"]

@@ -93,9 +93,8 @@ class SegmentCache:
 CACHE = SegmentCache()
 
 
-def table_exists(cr, name):
-    cr.execute("SELECT to_regclass(%s)", (name,))
-    return bool(cr.fetchone()[0])
+#: The main addon's "does this table exist" (re-exported for the SLO model).
+table_exists = _deps.tables.table_exists
 
 
 def segment_counts(cr, dbname, segments, settled_before, cache=CACHE):

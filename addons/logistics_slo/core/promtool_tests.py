@@ -139,9 +139,7 @@ def _slo_series(defn, tenant, objective, minutes, budget_remaining=None):
             "values": "%s+0x%d" % (objective, minutes),
         },
     ]
-    if defn["min_events"] != slo_math.DEFAULT_MIN_EVENTS:
-        # as Odoo exports it: only where the tenant changed the default (the series budget); the
-        # rules fall back to the default otherwise, which these tests then exercise
+    if defn["min_events"] != slo_math.DEFAULT_MIN_EVENTS:  # as exported: only a changed default
         out.append(
             {
                 "series": _series_name("odoo_slo_min_events", labels),

@@ -28,6 +28,10 @@ SLI = "tenant_slo:odoo_slo_sli:ratio_rate%s"
 BURN = "tenant_slo:odoo_slo_burn_rate:rate%s"
 OBJECTIVE = "tenant_slo:odoo_slo_objective:ratio"
 MIN_EVENTS = "tenant_slo:odoo_slo_min_events:count"
+# exported only where a tenant changed the default (the series budget): the default otherwise
+MIN_EVENTS_EXPR = (
+    "max by (tenant, slo) (odoo_slo_min_events)\n  or on (tenant, slo)\n(0 * %s + %%d)" % OBJECTIVE
+)
 
 ALERT_BURN = "LogisticsSLOErrorBudgetBurn"
 ALERT_NO_DATA = "LogisticsSLONoData"
@@ -171,14 +175,7 @@ def burn_alert_expr(defn, tier):
 def recording_rules(definitions):
     rules = [
         {"record": OBJECTIVE, "expr": "max by (tenant, slo) (odoo_slo_objective_ratio)"},
-        # odoo_slo_min_events is exported only where a tenant changed the default (the series
-        # budget): every other SLO of a tenant gets the default here
-        {
-            "record": MIN_EVENTS,
-            "expr": "max by (tenant, slo) (odoo_slo_min_events)\n"
-            "  or on (tenant, slo)\n"
-            "(0 * max by (tenant, slo) (odoo_slo_objective_ratio) + %d)" % slo_math.DEFAULT_MIN_EVENTS,
-        },
+        {"record": MIN_EVENTS, "expr": MIN_EVENTS_EXPR % slo_math.DEFAULT_MIN_EVENTS},
     ]
     for defn in definitions:
         labels = {"slo": defn["key"], "workflow": defn["workflow"]}

@@ -15,7 +15,9 @@ import re
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+from . import grids
 from ._deps import buckets
+from .grids import threshold_grid
 
 SLI_TYPES = ("success_ratio", "latency", "freshness", "cron_on_time")
 
@@ -76,15 +78,6 @@ def _fmt_seconds(value):
     return ("%d" % value) if value == int(value) else ("%g" % value).replace(".", "p")
 
 
-def threshold_grid(sli_type):
-    """The histogram bucket bounds a threshold of this SLI type must sit on."""
-    if sli_type in ("latency", "freshness"):
-        return buckets.WORKFLOW_SLO
-    if sli_type == "cron_on_time":
-        return buckets.START_DELAY_SLO
-    return ()
-
-
 def scaled_factor(share, long_seconds, window_days):
     """Burn-rate factor that spends ``share`` of the budget within the long window."""
     return share * window_days * 86400.0 / long_seconds
@@ -123,20 +116,8 @@ def normalize(defn):
     sli_type = d.get("sli_type")
     if sli_type not in SLI_TYPES:
         raise SloDefinitionError("sli_type %r: must be one of %s" % (sli_type, ", ".join(SLI_TYPES)))
-    if workflow in buckets.NO_TENANT_DURATION and sli_type in ("latency", "freshness"):
-        # no per-tenant duration histogram for these at the default detail level (core/workflow.py)
-        raise SloDefinitionError(
-            "workflow %s: its durations are not kept per tenant (%s); use %s"
-            % (
-                workflow,
-                "one scheduled action's duration says nothing of another's"
-                if workflow == "cron"
-                else "a carrier call's duration is the carrier's",
-                "cron_on_time (the start delay)"
-                if workflow == "cron"
-                else "success_ratio, and odoo_carrier_request_duration_seconds per carrier",
-            )
-        )
+    if grids.duration_refusal(workflow, sli_type):
+        raise SloDefinitionError(grids.duration_refusal(workflow, sli_type))
     grid = threshold_grid(sli_type)
     if grid:
         threshold = d.get("threshold")

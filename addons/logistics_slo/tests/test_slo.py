@@ -4,7 +4,7 @@ import json
 from odoo.addons.logistics_observability.tests import series
 from odoo.addons.logistics_slo import metrics_export, snapshot
 from odoo.addons.logistics_slo.core import ledger_sql, slo_math
-from odoo.addons.logistics_slo.core.ledger_sql import LEDGER_DDL
+from odoo.addons.logistics_slo.core.ledger_sql import LEDGER, LEDGER_DDL
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, tagged
 
@@ -29,7 +29,7 @@ class SloLedgerCase(TransactionCase):
         super().setUpClass()
         cr = cls.env.cr
         cr.execute(LEDGER_DDL)
-        cr.execute("DELETE FROM logistics_workflow_ledger")
+        cr.execute(f"DELETE FROM {LEDGER}")
         cr.execute("DELETE FROM logistics_slo_ledger_hourly")
         ledger_sql.CACHE.forget_all()  # rows of other test classes were rolled back
         cls.Slo = cls.env["logistics.slo"]
@@ -41,9 +41,9 @@ class SloLedgerCase(TransactionCase):
     def _row(cls, minutes_before_edge, workflow, outcome, count, dur=None, delay=None):
         minute = cls.edge - datetime.timedelta(minutes=minutes_before_edge)
         cls.env.cr.execute(
-            "INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_buckets, "
+            f"INSERT INTO {LEDGER} (minute, workflow, outcome, count, duration_buckets, "
             "start_delay_buckets) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (minute, workflow, outcome) "
-            "DO UPDATE SET count = logistics_workflow_ledger.count + EXCLUDED.count",
+            f"DO UPDATE SET count = {LEDGER}.count + EXCLUDED.count",
             (minute, workflow, outcome, count, dur or _dur(i0=count), delay or [0] * N_DELAY),
         )
 
@@ -134,7 +134,7 @@ class TestSloMath(SloLedgerCase):
         for row in rows:
             self.env.cr.execute(
                 "SELECT coalesce(sum(count), 0), coalesce(sum(count) FILTER (WHERE outcome = 'success'), 0) "
-                "FROM logistics_workflow_ledger WHERE workflow = 'dispatch' AND minute >= %s AND minute < %s",
+                f"FROM {LEDGER} WHERE workflow = 'dispatch' AND minute >= %s AND minute < %s",
                 (row["start"], min(row["end"], self.edge)),
             )
             total, good = self.env.cr.fetchone()
@@ -239,7 +239,7 @@ class TestSloTour(HttpCase):
         edge = slo_math.window_edge(datetime.datetime.utcnow())
         for minutes, outcome, count in ((2, "success", 50), (2, "failure", 50), (90, "success", 100)):
             self.env.cr.execute(
-                "INSERT INTO logistics_workflow_ledger (minute, workflow, outcome, count, duration_buckets, "
+                f"INSERT INTO {LEDGER} (minute, workflow, outcome, count, duration_buckets, "
                 "start_delay_buckets) VALUES (%s, 'tourwf', %s, %s, %s, %s)",
                 (edge - datetime.timedelta(minutes=minutes), outcome, count, _dur(i0=count), [0] * N_DELAY),
             )

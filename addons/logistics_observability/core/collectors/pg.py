@@ -5,8 +5,6 @@ tenant databases; connections to any other database are summed under
 ``tenant="__other__"``. Nothing is labelled by PID or ``application_name``.
 """
 
-import time
-
 from .. import detail, metrics
 from . import pgconn
 
@@ -154,12 +152,13 @@ def _collect(conn, tenants):
     return [connections, longest, locks, lag, max_conn, archive_age, archive_failed]
 
 
-def ping(params, timeout=0.5):
-    """Health check: ``(ok, observed_seconds, error_text)``; never raises."""
-    start = time.monotonic()
-    try:
-        with pgconn.Connection(params, timeout, timeout) as conn:
-            conn.query("SELECT 1")
-        return True, time.monotonic() - start, None
-    except Exception as exc:
-        return False, time.monotonic() - start, type(exc).__name__
+#: Seconds a ping may take (connect and ``SELECT 1``); readiness checks answer within a second.
+PING_TIMEOUT = 0.5
+
+
+def probe(params, timeout=PING_TIMEOUT):
+    """Connect and run ``SELECT 1``, both ending by ``timeout`` (asynchronous libpq, polled: no
+    blocking ``connect_timeout``); raises on failure. The one PostgreSQL ping, used by
+    readiness (:mod:`..health`)."""
+    with pgconn.Connection(params, timeout, timeout) as conn:
+        conn.query("SELECT 1")

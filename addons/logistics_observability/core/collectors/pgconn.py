@@ -40,6 +40,18 @@ def conn_params(host=None, port=None, user=None, password=None, dbname="postgres
     return params
 
 
+def params_from_options(options):
+    """:func:`conn_params` from a mapping of Odoo's ``db_*`` options (``odoo.tools.config``,
+    :attr:`.config.Config.db`); the maintenance database."""
+    return conn_params(
+        host=options.get("db_host"),
+        port=options.get("db_port"),
+        user=options.get("db_user"),
+        password=options.get("db_password"),
+        sslmode=options.get("db_sslmode"),
+    )
+
+
 def _wait(conn, deadline):
     while True:
         state = conn.poll()

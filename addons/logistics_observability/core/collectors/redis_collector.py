@@ -43,15 +43,21 @@ def collect(url, timeout=SOCKET_TIMEOUT):
     return families, True
 
 
-def ping(url, timeout=0.5):
+def probe(url, timeout=SOCKET_TIMEOUT):
+    """Redis's ``INFO`` fields, connecting and answering within ``timeout``; raises on failure.
+    The one Redis ping: readiness (:mod:`..health`), :func:`ping` and :func:`collect` use it."""
+    conn = client(url, timeout)
+    try:
+        return conn.info()
+    finally:
+        conn.close()
+
+
+def ping(url, timeout=SOCKET_TIMEOUT):
     """Health check: ``(ok, observed_seconds, info_dict_or_error_text)``; never raises."""
     start = time.monotonic()
     try:
-        conn = client(url, timeout)
-        try:
-            info = conn.info()
-        finally:
-            conn.close()
+        info = probe(url, timeout)
         return True, time.monotonic() - start, info
     except Exception as exc:
         return False, time.monotonic() - start, type(exc).__name__
