@@ -6,7 +6,10 @@ guarded by a POSIX record lock (``lockf``), which a forked child does not
 inherit, plus a thread lock re-created after fork: a fork while another thread
 holds either lock cannot leave a lock held forever. Waiting is bounded: when
 the lock is not free within ``wait`` seconds the caller gets ``None`` (use the
-overflow label this time, ask again next time).
+overflow label this time, ask again next time) only when the file, read without the lock, holds
+``cap`` values already; otherwise the value keeps its own name this time (not cached: it is
+written once the lock is free). A busy lock never moves a tenant's events to another label; the
+cap may then be passed by the few values admitted at the same moment.
 """
 
 import contextlib
@@ -46,14 +49,35 @@ class LabelCaps:
             return known
         deadline = time.monotonic() + self.wait
         if not self._lock.acquire(timeout=self.wait):
-            return None
+            return self._peek(kind, value, cap)
         try:
             ok = self._admit_locked(kind, value, cap, cache, deadline)
         finally:
             self._lock.release()
-        if ok is not None and len(cache) < MAX_CACHED:
+        if ok is None:
+            return self._peek(kind, value, cap)
+        if len(cache) < MAX_CACHED:
             cache[value] = ok
         return ok
+
+    def _peek(self, kind, value, cap):
+        """The lock is busy: True when ``value`` is admitted or there is room (uncached), False when
+        the cap is reached, None when the file cannot be read."""
+        try:
+            with open(os.path.join(self.directory, "labels-%s" % kind), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        except OSError:
+            return None
+        count = 0
+        for line in data.decode("utf-8", "replace").split("\n")[:-1]:  # a half-written last line is no value
+            with contextlib.suppress(ValueError):
+                if line:
+                    if json.loads(line) == value:
+                        return True
+                    count += 1
+        return count < cap
 
     def _admit_locked(self, kind, value, cap, cache, deadline):
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
