@@ -137,7 +137,11 @@ def scrape_config(path, port, instances, interval):
     )
 
 
-def run(body, instances, interval, window, tmp):
+def series_in(body):
+    return sum(1 for line in body.split(b"\n") if line and line[:1] != b"#")
+
+
+def run(body, instances, interval, window, warmup, tmp):
     vm_port, agent_port = free_port(), free_port()
     server = serve(body)
     cfg = tmp / ("vmagent-%d.yml" % instances)
@@ -173,7 +177,17 @@ def run(body, instances, interval, window, tmp):
         )
         daemons.append(agent)
         agent.wait_ready()
-        time.sleep(interval + 5)  # every target scraped once: every series created
+        # steady state: every series of every target created (creating one costs far more than a
+        # sample), measured only then; a machine too slow for K shows as "not steady"
+        expected = instances * series_in(body)
+        deadline = time.monotonic() + warmup
+        created = 0.0
+        while time.monotonic() < deadline:
+            time.sleep(interval)
+            created = vm_metric(vm_port, "vm_new_timeseries_created_total")
+            if created >= 0.99 * expected:
+                break
+        warm_s = warmup - max(0.0, deadline - time.monotonic())
         rows0 = vm_metric(vm_port, "vm_rows_inserted_total")
         vm_cpu0, agent_cpu0, t0 = cpu_seconds(vm.proc.pid), cpu_seconds(agent.proc.pid), time.monotonic()
         vm_rss = agent_rss = 0.0
@@ -192,6 +206,9 @@ def run(body, instances, interval, window, tmp):
             "interval_s": interval,
             "window_s": round(elapsed, 1),
             "series": series,
+            "series_expected": expected,
+            "steady": created >= 0.99 * expected,
+            "warmup_s": round(warm_s, 1),
             "samples_per_s": rows / elapsed,
             "samples_per_s_at_15s": rows / elapsed * interval / 15.0,
             "vmagent_cpu_per_s": agent_cpu / elapsed,
@@ -221,7 +238,16 @@ def show(r):
         "== %d instances, scraped every %d s, %.0f s window =="
         % (r["instances"], r["interval_s"], r["window_s"])
     )
-    print("%-44s %14d" % ("series in VictoriaMetrics", r["series"]))
+    print(
+        "%-44s %14d  (expected %d; %s after %.0f s)"
+        % (
+            "series in VictoriaMetrics",
+            r["series"],
+            r["series_expected"],
+            "steady" if r["steady"] else "NOT STEADY: the machine could not keep up",
+            r["warmup_s"],
+        )
+    )
     print(
         "%-44s %14.0f  (%.0f at a 15 s interval)"
         % ("samples/s ingested", r["samples_per_s"], r["samples_per_s_at_15s"])
@@ -240,6 +266,7 @@ def main():
     parser.add_argument("--instances", default="10,100", help="comma-separated instance counts")
     parser.add_argument("--interval", type=int, default=15, help="scrape interval, seconds")
     parser.add_argument("--window", type=int, default=60, help="measuring window, seconds")
+    parser.add_argument("--warmup", type=int, default=300, help="at most this long to create every series")
     parser.add_argument("--body", help="a metrics body (text format) to serve")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -251,7 +278,7 @@ def main():
     print(
         "body: %d series, %.1f MiB (gzip %.2f MiB)"
         % (
-            sum(1 for x in body.split(b"\n") if x and x[:1] != b"#"),
+            series_in(body),
             len(body) / 2**20,
             len(gzip.compress(body, 1)) / 2**20,
         ),
@@ -262,7 +289,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         for k in [int(x) for x in args.instances.split(",") if x.strip()]:
-            result = run(body, k, args.interval, args.window, tmp)
+            result = run(body, k, args.interval, args.window, args.warmup, tmp)
             print(json.dumps(result, sort_keys=True), flush=True) if args.json else show(result)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
