@@ -1,39 +1,20 @@
 """The per-tenant series budget (docs/METRICS.md, "Series budget"; core/detail.py).
 
-A busy tenant is recorded through the core API as Odoo's hooks record it: every built-in workflow
-with both outcomes, 21 scheduled actions (all late, two failing), 20 routes with two methods and
-four status classes, three carriers with four operations, every authentication method, and the
-tenant collector's gauges for two backup kinds, the mail queue and its latest change. At the default
+A busy tenant (``tests/tenant_mix.py``, shared with benchmarks/bench_tenant_scale.py) is recorded
+through the core API as Odoo's hooks record it, with the tenant collector's gauges. At the default
 detail level it must cost at most 100 series with the SLO gauges of eight SLOs on top; at the full
 level it costs several hundred (the opt-in detail is real, not a relabelling).
 """
 
-import datetime
-import time
-
 import pytest
+import tenant_mix
 from prometheus_client.parser import text_string_to_metric_families
 
-from logistics_observability.core import (
-    backup_status,
-    buckets,
-    carrier,
-    crons,
-    detail,
-    exposition,
-    metrics,
-    security,
-    server_metrics,
-    workflow,
-)
-from logistics_observability.core.collectors import tenant_families
+from logistics_observability.core import buckets, crons, detail, exposition, metrics, server_metrics, workflow
 
 TENANT = "acme"
 BUDGET = 100
-SLOS = 8  # the default SLOs of a tenant with sale, stock, account and delivery
-SLO_GAUGES = 2  # objective and budget left per SLO at the default level (logistics_slo/metrics_export.py)
-PG = 3  # the PostgreSQL collector's connections, longest transaction and waiting locks of the database
-CRONS = ["ir_cron_%d" % i for i in range(21)]
+SLOS, SLO_GAUGES, PG, CRONS = tenant_mix.SLOS, tenant_mix.SLO_GAUGES, tenant_mix.PG, tenant_mix.CRONS
 
 
 @pytest.fixture(autouse=True)
@@ -45,47 +26,11 @@ def store(tmp_path):
 
 
 def busy_tenant():
-    for name in ("order_release", "dispatch", "pod_sync", "invoicing"):
-        for outcome, seconds in (("success", 0.4), ("success", 3.0), ("failure", 12.0)):
-            workflow.record_run(name, outcome, seconds, tenant=TENANT, sql_queries=40, log=False)
-    for i, cron in enumerate(CRONS):
-        crons.record_cron(TENANT, cron, "failure" if i < 2 else "success", 1.5 * i, start_delay=i * 20.0)
-    for r in range(20):
-        for method in ("GET", "POST"):
-            for status in ("200 OK", "303 SEE OTHER", "404 NOT FOUND", "500 INTERNAL SERVER ERROR"):
-                server_metrics.request_finished(TENANT, "/route/%d" % r, method, status, 0.05, 3, 0.01, False)
-    for name in ("dhl", "ups", "fedex"):
-        for operation in ("rate", "send", "tracking", "cancel"):
-            with carrier.carrier_call(name, operation, tenant=TENANT):
-                carrier.record_carrier_http("2xx", 0.2)
-                carrier.record_carrier_http("5xx", 0.3)
-    for method in ("web_login", "rpc_password", "api_key"):
-        for outcome in ("success", "failure"):
-            security.record_auth(TENANT, method, outcome, login="someone")
+    tenant_mix.busy_tenant(TENANT)
 
 
 def collector_families():
-    now = time.time()
-    start = datetime.datetime.fromtimestamp(now - 3600, datetime.timezone.utc)
-    end = start + datetime.timedelta(minutes=10)
-    rows = [
-        (kind, "success", start, end, 10, True, True, start, end, 10, True, True) for kind in ("full", "wal")
-    ]
-    values = {
-        "size": 123456789,
-        "crons": [(cron, 900.0 + i, 3 if i < 2 else 0) for i, cron in enumerate(CRONS)],
-        "queue": [
-            ("root", "pending", 5, 120.0),
-            ("root", "done", 1000, None),
-            ("root.mail", "pending", 2, 30.0),
-            ("root.mail", "started", 1, None),
-            ("root.carrier", "failed", 1, None),
-        ],
-        "mail": [("exception", 2), ("outgoing", 7), ("sent", 4000)],
-        "changes": {"modules": [("install", 3), ("upgrade", 5)], "last": ("module", "upgrade", "sale", now)},
-        "backup": backup_status.evaluate(rows, (24, 30), now=now),
-    }
-    return tenant_families.build({TENANT: (now, values)})
+    return tenant_mix.collector_families([TENANT])
 
 
 def tenant_series():
