@@ -15,7 +15,7 @@ import pytest
 from collector_helpers import samples, value
 
 from logistics_observability.core import detail, metrics
-from logistics_observability.core.collectors import as_collector, pgconn, tenant
+from logistics_observability.core.collectors import as_collector, pgconn, tenant, tenant_families
 
 pytestmark = [pytest.mark.odoo]
 PARAMS = pgconn.conn_params(
@@ -105,8 +105,8 @@ def collector(names):
 def full_families(coll):
     """The collector's families at the opt-in full detail level."""
     detail.configure(detail.FULL)
-    try:
-        return samples(coll.families())
+    try:  # built anew: the collector keeps the families it built for its last refresh
+        return samples(tenant_families.build(coll.data))
     finally:
         detail.configure(detail.DEFAULT)
 
