@@ -30,8 +30,9 @@ ROUTE = "/web/login"
 
 
 def parse(text):
+    """Samples by name and labels; an empty label is no label (as Prometheus stores it)."""
     return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
+        (s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v))): s.value
         for fam in text_string_to_metric_families(text)
         for s in fam.samples
     }
