@@ -150,8 +150,10 @@ class TestCarrierCalls(TransactionCase):
             self._carrier_metric("odoo_carrier_requests_total", "tracking", outcome="success"), tracking + 1
         )
         cancels = self._carrier_metric("odoo_carrier_requests_total", "cancel", outcome="success")
+        seen = len(self.server.seen)
         picking.cancel_shipment()
-        self.assertEqual(self.server.seen[-1][0], "/cancel")
+        # a late request of an earlier test (its client timed out) may land in between
+        self.assertIn("/cancel", [path for path, _body in self.server.seen[seen:]])
         self.assertEqual(
             self._carrier_metric("odoo_carrier_requests_total", "cancel", outcome="success"), cancels + 1
         )
@@ -174,6 +176,8 @@ class TestCarrierCalls(TransactionCase):
 @tagged("post_install", "-at_install")
 class TestCarrierCallsFullDetail(TestCarrierCalls):
     """The same calls at the opt-in full detail level: the carrier series per tenant."""
+
+    allow_inherited_tests_method = True  # Odoo's loader runs a class's own test methods only
 
     def setUp(self):
         super().setUp()
