@@ -171,15 +171,3 @@ class TestCarrierCalls(TransactionCase):
         self.assertGreaterEqual(
             self._carrier_metric("odoo_carrier_http_requests_total", "send", status="timeout"), 1
         )
-
-
-@tagged("post_install", "-at_install")
-class TestCarrierCallsFullDetail(TestCarrierCalls):
-    """The same calls at the opt-in full detail level: the carrier series per tenant."""
-
-    allow_inherited_tests_method = True  # Odoo's loader runs a class's own test methods only
-
-    def setUp(self):
-        super().setUp()
-        detail.configure(detail.FULL)
-        self.addCleanup(detail.configure, detail.DEFAULT)
