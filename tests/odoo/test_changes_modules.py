@@ -1,6 +1,7 @@
 """Module operations as operators make them: ``odoo-bin -i`` / ``-u`` from a shell, an uninstall
 from the Apps menu's method by an administrator. Each is one change row (who, from/to version),
-one log event, and counts in ``odoo_module_operations_total`` read by the tenant collector."""
+one log event, and the latest change (with counts in ``odoo_module_operations_total`` at the full
+detail level) read by the tenant collector."""
 
 import contextlib
 
@@ -8,8 +9,8 @@ import odoo_harness
 import pytest
 from collector_helpers import samples, value
 
-from logistics_observability.core import metrics
-from logistics_observability.core.collectors import pgconn, tenant
+from logistics_observability.core import detail, metrics
+from logistics_observability.core.collectors import pgconn, tenant, tenant_families
 
 pytestmark = [pytest.mark.odoo, pytest.mark.timeout(1200)]
 PARAMS = pgconn.conn_params(
@@ -78,8 +79,15 @@ def test_install_upgrade_uninstall_are_recorded(db):
     families, ok, reason = coll.collect()
     scraped = samples(families)
     assert ok, reason
+    # default level: the latest change only; the counts per operation at the full level
+    assert not [k for k in scraped if k[0] == "odoo_module_operations_total"]
+    detail.configure(detail.FULL)
+    try:
+        full = samples(tenant_families.build(coll.data))  # the collector keeps its last families
+    finally:
+        detail.configure(detail.DEFAULT)
     for operation in ("install", "upgrade", "uninstall"):
-        assert value(scraped, "odoo_module_operations_total", tenant=db, operation=operation) == 1
+        assert value(full, "odoo_module_operations_total", tenant=db, operation=operation) == 1
     when = value(
         scraped,
         "odoo_last_change_timestamp_seconds",

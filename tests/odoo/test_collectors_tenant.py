@@ -14,8 +14,8 @@ import odoo_harness
 import pytest
 from collector_helpers import samples, value
 
-from logistics_observability.core import metrics
-from logistics_observability.core.collectors import as_collector, pgconn, tenant
+from logistics_observability.core import detail, metrics
+from logistics_observability.core.collectors import as_collector, pgconn, tenant, tenant_families
 
 pytestmark = [pytest.mark.odoo]
 PARAMS = pgconn.conn_params(
@@ -102,6 +102,15 @@ def collector(names):
     return tenant.TenantCollector(PARAMS, lambda found: [n for n in found if n in names], ttl=30)
 
 
+def full_families(coll):
+    """The collector's families at the opt-in full detail level."""
+    detail.configure(detail.FULL)
+    try:  # built anew: the collector keeps the families it built for its last refresh
+        return samples(tenant_families.build(coll.data))
+    finally:
+        detail.configure(detail.DEFAULT)
+
+
 def test_queue_crons_mail_from_a_real_tenant(tenant_db):
     db, _cards = tenant_db
     coll = collector({db, PLAIN})
@@ -110,15 +119,26 @@ def test_queue_crons_mail_from_a_real_tenant(tenant_db):
     families, ok, _reason = coll.collect()
     scraped = samples(families)
     assert ok
-    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="root", state="pending") == 2
-    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="root", state="failed") == 1
-    assert value(scraped, "odoo_queue_oldest_pending_age_seconds", tenant=db, channel="root") >= 590
+    # default level: channels summed, the tenant's worst late and worst failing action
+    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="", state="pending") == 2
+    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="", state="failed") == 1
+    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="root", state="pending") is None
+    assert value(scraped, "odoo_queue_oldest_pending_age_seconds", tenant=db, channel="") >= 590
     assert value(scraped, "odoo_cron_lateness_seconds", tenant=db, cron="base.autovacuum_job") >= 3590
     assert value(scraped, "odoo_cron_failing", tenant=db, cron="base.autovacuum_job") == 3
     assert value(scraped, "odoo_mail_queue", tenant=db, state="outgoing") == 1
     assert value(scraped, "odoo_pg_database_size_bytes", tenant=db) > 1e6
     assert value(scraped, "odoo_tenant_databases") == 1
     assert value(scraped, "odoo_collector_cache_age_seconds", collector="tenants") < 30
+    # full level: per channel
+    scraped = full_families(coll)
+    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="root", state="pending") == 2
+    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="root", state="failed") == 1
+    assert value(scraped, "odoo_queue_jobs", tenant=db, channel="", state="pending") is None
+    assert value(scraped, "odoo_queue_oldest_pending_age_seconds", tenant=db, channel="root") >= 590
+    assert value(scraped, "odoo_cron_lateness_seconds", tenant=db, cron="base.autovacuum_job") >= 3590
+    assert value(scraped, "odoo_cron_failing", tenant=db, cron="base.autovacuum_job") == 3
+    assert value(scraped, "odoo_mail_queue", tenant=db, state="outgoing") == 1
 
 
 def test_backend_cards_with_queue_job(tenant_db):
@@ -163,13 +183,20 @@ def test_backup_cli_feeds_the_gauges(tenant_db):
     )
     assert value(scraped, "odoo_backup_last_status", tenant=db, kind="full") == 1
     assert value(scraped, "odoo_backup_last_status", tenant=db, kind="incremental") == 0
-    assert value(scraped, "odoo_backup_last_size_bytes", tenant=db, kind="full") == 3e9
-    assert value(scraped, "odoo_backup_last_duration_seconds", tenant=db, kind="full") == 540
     assert value(scraped, "odoo_backup_rpo_seconds", tenant=db) == 24 * 3600
-    assert value(scraped, "odoo_backup_warning", tenant=db, reason="stale") == 0
+    # default level: no size or duration series, only the warnings that hold
+    assert value(scraped, "odoo_backup_last_size_bytes", tenant=db, kind="full") is None
+    assert value(scraped, "odoo_backup_last_duration_seconds", tenant=db, kind="full") is None
+    assert value(scraped, "odoo_backup_warning", tenant=db, reason="stale") is None
     assert value(scraped, "odoo_backup_warning", tenant=db, reason="failed") == 1
     assert value(scraped, "odoo_backup_warning", tenant=db, reason="drill_overdue") == 1
     assert value(scraped, "odoo_restore_test_last_success_timestamp_seconds", tenant=db) is None
+    full = full_families(coll)
+    assert value(full, "odoo_backup_last_size_bytes", tenant=db, kind="full") == 3e9
+    assert value(full, "odoo_backup_last_duration_seconds", tenant=db, kind="full") == 540
+    assert value(full, "odoo_backup_warning", tenant=db, reason="stale") == 0
+    assert value(full, "odoo_backup_warning", tenant=db, reason="failed") == 1
+    assert value(full, "odoo_backup_warning", tenant=db, reason="drill_overdue") == 1
     proc = report_backup(
         db,
         "--kind",
@@ -185,8 +212,10 @@ def test_backup_cli_feeds_the_gauges(tenant_db):
     assert proc.returncode == 0
     coll.refresh()
     scraped = samples(coll.families())
-    assert value(scraped, "odoo_backup_warning", tenant=db, reason="drill_overdue") == 0
+    assert value(scraped, "odoo_backup_warning", tenant=db, reason="drill_overdue") is None
+    assert value(scraped, "odoo_backup_warning", tenant=db, reason="failed") == 1
     assert value(scraped, "odoo_restore_test_last_success_timestamp_seconds", tenant=db) > 0
+    assert value(full_families(coll), "odoo_backup_warning", tenant=db, reason="drill_overdue") == 0
 
 
 def test_backup_cli_rejects_bad_input(tenant_db):
@@ -251,7 +280,7 @@ def test_a_partial_tenant_list_is_never_presented_as_complete(tenant_db, queue_t
         assert coll.refresh()
         families, ok, reason = coll.collect()
         assert not ok and reason == "partial"
-        assert value(samples(families), "odoo_queue_jobs", tenant=db, channel="root", state="pending") == 2
+        assert value(samples(families), "odoo_queue_jobs", tenant=db, channel="", state="pending") == 2
         metrics.register_collector("tenants_test", as_collector(coll.collect))
         try:
             scraped = samples(metrics.collect())

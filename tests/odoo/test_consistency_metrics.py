@@ -201,6 +201,8 @@ def metrics_text(logistics_template, tmp_path_factory):
             "observability_metrics_port": port,
             "observability_metrics_token": token,
             "observability_redis_url": "redis://127.0.0.1:6379/0",
+            # every family: dashboards also chart what only the full detail level exports
+            "observability_metrics_detail": "full",
         },
         workers=2,
         max_cron_threads=1,

@@ -63,6 +63,8 @@ def server(tenants):
             "http_interface": "0.0.0.0",
             "observability_metrics_port": metrics_port,
             "observability_metrics_interface": "0.0.0.0",
+            # exact counts per tenant and route: the route of a tenant's requests is full-level detail
+            "observability_metrics_detail": "full",
         },
         env={"ODOO_HTTP_SOCKET_TIMEOUT": "30"},
     )

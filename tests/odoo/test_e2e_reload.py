@@ -20,7 +20,8 @@ def requests_total(srv):
         s.value
         for fam in text_string_to_metric_families(text)
         for s in fam.samples
-        if s.name == "odoo_http_requests_total" and s.labels.get("route") == "/health/live"
+        # per route: the duration histogram (the request counter has no route at the default level)
+        if s.name == "odoo_http_request_duration_seconds_count" and s.labels.get("route") == "/health/live"
     )
 
 

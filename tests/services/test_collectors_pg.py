@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 from collector_helpers import samples, value
 
-from logistics_observability.core import metrics
+from logistics_observability.core import detail, metrics
 from logistics_observability.core.collectors import pg, pgconn
 
 DB = "lotest_plat_pgcoll"
@@ -54,8 +54,10 @@ def test_connections_transactions_and_waiting_locks(tenant_db):
         scraped = samples(families)
         assert ok
         assert value(scraped, "odoo_pg_up") == 1
-        assert value(scraped, "odoo_pg_connections", tenant=tenant_db, state="idle_in_transaction") == 1
-        assert value(scraped, "odoo_pg_connections", tenant=tenant_db, state="active") == 1
+        # default level: a tenant's connections in one series, whatever their state
+        assert value(scraped, "odoo_pg_connections", tenant=tenant_db, state="") == 2
+        states = {dict(k[1]).get("state") for k in scraped if k[0] == "odoo_pg_connections"}
+        assert states == {""}
         assert value(scraped, "odoo_pg_locks_waiting", tenant=tenant_db) >= 1
         assert value(scraped, "odoo_pg_longest_transaction_seconds", tenant=tenant_db) >= 1.0
         assert value(scraped, "odoo_pg_max_connections") > 0
@@ -63,6 +65,16 @@ def test_connections_transactions_and_waiting_locks(tenant_db):
         # databases that are not tenants are summed, never named
         tenants = {dict(k[1]).get("tenant") for k in scraped if k[0] == "odoo_pg_connections"}
         assert tenants <= {tenant_db, pg.OTHER}
+        detail.configure(detail.FULL)
+        try:
+            full, ok = pg.collect(PARAMS, tenants={tenant_db})
+        finally:
+            detail.configure(detail.DEFAULT)
+        full = samples(full)
+        assert ok
+        assert value(full, "odoo_pg_connections", tenant=tenant_db, state="idle_in_transaction") == 1
+        assert value(full, "odoo_pg_connections", tenant=tenant_db, state="active") == 1
+        assert value(full, "odoo_pg_connections", tenant=tenant_db, state="") is None
         holder.rollback()
         blocked.join(5)
     finally:

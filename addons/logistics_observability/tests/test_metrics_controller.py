@@ -1,11 +1,13 @@
 from prometheus_client.parser import text_string_to_metric_families
 
+from odoo.addons.logistics_observability.core import detail
 from odoo.tests import HttpCase, tagged
 
 
 def _samples(text):
+    """Samples by name and labels; an empty label is no label (as Prometheus stores it)."""
     return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
+        (s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v))): s.value
         for fam in text_string_to_metric_families(text)
         for s in fam.samples
     }
@@ -14,13 +16,20 @@ def _samples(text):
 @tagged("post_install", "-at_install")
 class TestMetricsController(HttpCase):
     def _metrics_route_count(self):
+        """The tenant's answered requests, and the answered requests of the route (per tenant and
+        route at the full detail level; per tenant, and per route without tenant, by default)."""
         response = self.url_open("/metrics")
         self.assertEqual(response.status_code, 200)
-        key = (
-            "odoo_http_requests_total",
-            (("method", "GET"), ("route", "/metrics"), ("status", "2xx"), ("tenant", self.env.cr.dbname)),
-        )
-        return _samples(response.text).get(key, 0.0), response
+        got = _samples(response.text)
+        db = self.env.cr.dbname
+        if detail.full():
+            key = (("method", "GET"), ("route", "/metrics"), ("status", "2xx"), ("tenant", db))
+            tenant = route = got.get(("odoo_http_requests_total", key), 0.0)
+        else:
+            tenant = got.get(("odoo_http_requests_total", (("status", "2xx"), ("tenant", db))), 0.0)
+            key = ("odoo_http_request_duration_seconds_count", (("method", "GET"), ("route", "/metrics")))
+            route = got.get(key, 0.0)
+        return (tenant, route), response
 
     def test_metrics_endpoint(self):
         before, response = self._metrics_route_count()
@@ -28,7 +37,12 @@ class TestMetricsController(HttpCase):
         self.assertIn("odoo_build_info{", response.text)
         after, _response = self._metrics_route_count()
         # the previous scrape was counted once it had answered
-        self.assertEqual(after, before + 1)
+        self.assertEqual(after, (before[0] + 1, before[1] + 1))
+
+    def test_metrics_endpoint_full_detail(self):
+        detail.configure(detail.FULL)
+        self.addCleanup(detail.configure, detail.DEFAULT)
+        self.test_metrics_endpoint()
 
     def test_metrics_refuses_forwarded_requests(self):
         response = self.url_open("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})

@@ -1,6 +1,7 @@
 import datetime
 import json
 
+from odoo.addons.logistics_observability.core import detail
 from odoo.addons.logistics_observability.tests import series
 from odoo.addons.logistics_slo import metrics_export, snapshot
 from odoo.addons.logistics_slo.core import ledger_sql, slo_math
@@ -146,6 +147,18 @@ class TestSloMath(SloLedgerCase):
         families = {f.name: f for f in metrics_export.collect()}
         mine = [s for s in families["odoo_slo_objective_ratio"].samples if s[0][0] == self.env.cr.dbname]
         self.assertIn(((self.env.cr.dbname, "dispatch_success_ratio"), 0.995), mine)
+        left = dict(families["odoo_slo_error_budget_remaining_ratio"].samples)
+        self.assertIn((self.env.cr.dbname, "dispatch_success_ratio"), left)
+        # default level: no gauge per window (the recording rules compute them), no min_events at
+        # its default
+        self.assertEqual(families["odoo_slo_burn_rate"].samples, [])
+        self.assertEqual(families["odoo_slo_sli_ratio"].samples, [])
+        self.assertEqual(families["odoo_slo_min_events"].samples, [])
+        detail.configure(detail.FULL)
+        self.addCleanup(detail.configure, detail.DEFAULT)
+        families = {f.name: f for f in metrics_export.collect()}
+        min_events = dict(families["odoo_slo_min_events"].samples)
+        self.assertEqual(min_events[(self.env.cr.dbname, "dispatch_success_ratio")], 20)
         burns = dict(families["odoo_slo_burn_rate"].samples)
         self.assertAlmostEqual(
             burns[(self.env.cr.dbname, "dispatch_success_ratio", "1h")], (10 / 300) / 0.005, places=6
@@ -181,6 +194,35 @@ class TestSloDefinitions(TransactionCase):
                     "objective": 0.99,
                 }
             )
+
+    def test_refuses_threshold_off_the_slo_grid(self):
+        # 30 s is a bound of the fine grid only: the default level's histograms have no such bucket
+        with self.assertRaisesRegex(ValidationError, "not a histogram bucket bound"):
+            self.env["logistics.slo"].create(
+                {
+                    "name": "x",
+                    "workflow": "dispatch",
+                    "sli_type": "latency",
+                    "threshold": 30.0,
+                    "objective": 0.99,
+                }
+            )
+
+    def test_refuses_latency_of_cron_and_carrier_calls(self):
+        for workflow in ("cron", "carrier_call"):
+            with (
+                self.subTest(workflow=workflow),
+                self.assertRaisesRegex(ValidationError, "not kept per tenant"),
+            ):
+                self.env["logistics.slo"].create(
+                    {
+                        "name": "x",
+                        "workflow": workflow,
+                        "sli_type": "latency",
+                        "threshold": 10.0,
+                        "objective": 0.99,
+                    }
+                )
 
     def test_refuses_objective_that_can_never_page(self):
         with self.assertRaisesRegex(ValidationError, "can never fire the page_fast alert"):
