@@ -15,29 +15,33 @@ _settings = _series._settings
 _clip = _names.clip
 
 
+def _admitted(kind, value, cap, overflow):
+    """``value`` when admitted under the instance-wide ``cap`` of ``kind``, else ``overflow``."""
+    try:
+        admitted = _series.get_store().admit(kind, value, _settings[cap])
+        if admitted:
+            return value
+        if admitted is None:  # the caps file could not be read (a busy lock alone never overflows)
+            _log_once(
+                "admit-%s-unread" % kind,
+                "metrics: cannot read the %s cap; %s counted as %s this time",
+                kind,
+                value,
+                overflow,
+                exc_info=False,
+            )
+    except Exception:
+        _log_once("admit-%s" % kind, "metrics: cannot check the %s cap" % kind)
+    return overflow
+
+
 def tenant_label(dbname):
     """``dbname`` while fewer than ``observability_max_tenants`` tenants were seen, else ``__overflow__``.
 
     No database gives ``""``. The cap holds for the whole instance.
     """
     dbname = _clip(dbname)
-    if not dbname:
-        return ""
-    try:
-        admitted = _series.get_store().admit("tenant", dbname, _settings["max_tenants"])
-        if admitted:
-            return dbname
-        if admitted is None:
-            _log_once(
-                "admit-tenant-busy",
-                "metrics: tenant cap lock busy; %s counted as %s this time",
-                dbname,
-                TENANT_OVERFLOW,
-                exc_info=False,
-            )
-    except Exception:
-        _log_once("admit-tenant", "metrics: cannot check the tenant cap")
-    return TENANT_OVERFLOW
+    return _admitted("tenant", dbname, "max_tenants", TENANT_OVERFLOW) if dbname else ""
 
 
 def route_label(route):
@@ -47,18 +51,4 @@ def route_label(route):
         return ROUTE_OTHER
     if route.startswith("__"):
         return route
-    try:
-        admitted = _series.get_store().admit("route", route, _settings["max_routes"])
-        if admitted:
-            return route
-        if admitted is None:
-            _log_once(
-                "admit-route-busy",
-                "metrics: route cap lock busy; %s counted as %s this time",
-                route,
-                ROUTE_OTHER,
-                exc_info=False,
-            )
-    except Exception:
-        _log_once("admit-route", "metrics: cannot check the route cap")
-    return ROUTE_OTHER
+    return _admitted("route", route, "max_routes", ROUTE_OTHER)
